@@ -1,0 +1,436 @@
+"""The groovebox audio engine: 16 pad voices, quantized launching, metronome and master chain.
+
+``render`` runs on the audio thread (the PortAudio/JACK callback, or the offline renderer) and never waits,
+locks, logs or touches files; after warm-up it allocates nothing while no command arrives. ``post`` is
+called by the control thread only. The two talk through deques (``append``/``popleft`` are atomic under
+the GIL): commands in, events out. Continuous values (position, meters) are written in place into
+``status`` every block.
+
+Every state change happens on an exact frame: ``render`` splits its block at each due frame (a quantized
+launch, a stop, a timed command) and mixes the pieces in between, so the output does not depend on the
+block size.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections import deque
+from itertools import count
+
+import numpy as np
+
+from groovebox.engine import commands as c
+from groovebox.engine.commands import LaunchMode, Quantize, QUANTIZE_BEATS
+from groovebox.engine.events import BufferReleased, PadState, PadStateChanged, Status, TempoChanged
+from groovebox.engine.master import LATENCY_FRAMES, MasterChain
+from groovebox.engine.metronome import Metronome
+from groovebox.engine.pad import NOT_DUE, PadSlot, Tail
+from groovebox.engine.voice import Playhead, Scratch
+from groovebox.transport.clock import TempoClock
+
+__all__ = ["Engine"]
+
+DECLICK_FRAMES = 128
+_TIMED = (c.PressPad, c.ReleasePad, c.StopPad, c.StopAll, c.SetTempo, c.Locate)
+
+
+class Engine:
+    """Mixes pads into a stereo float32 stream. See the module docstring for the threading rules."""
+
+    def __init__(self, sample_rate: int = 48000, max_block_frames: int = 2048, tempo_bpm: float = 120.0,
+                 beats_per_bar: int = 4, pads: int = 16, ceiling_db: float = -0.3) -> None:
+        self.sample_rate = sample_rate
+        self.max_block_frames = max_block_frames
+        self.clock = TempoClock(sample_rate, tempo_bpm, beats_per_bar)
+        self.quantize = Quantize.BAR
+        self.pads = [PadSlot(i, max_block_frames) for i in range(pads)]
+        self._tails = [Tail(DECLICK_FRAMES) for _ in range(2 * pads)]
+        self._scratch = Scratch(max_block_frames)
+        self._mix = np.zeros((max_block_frames, 2), np.float32)
+        fade = 1.0 - np.arange(1, DECLICK_FRAMES + 1, dtype=np.float32) / DECLICK_FRAMES
+        self._fade = np.repeat(fade[:, None], 2, axis=1)
+        self.master = MasterChain(sample_rate, max_block_frames, ceiling_db=ceiling_db)
+        self.metronome = Metronome(sample_rate)
+        self.frame = 0
+        self.status = np.zeros(Status.SIZE, np.float64)
+        self.status[Status.TEMPO_BPM] = tempo_bpm
+        self._inbox: deque[c.Command] = deque()
+        self._outbox: deque = deque(maxlen=4096)
+        self._timed: list[tuple[int, int, c.Command]] = []
+        self._sequence = count()
+        self._retired: list[tuple[int, np.ndarray]] = []
+
+    @property
+    def latency_frames(self) -> int:
+        """Frames between a frame's musical time and the moment it leaves ``render`` (limiter look-ahead)."""
+        return LATENCY_FRAMES
+
+    # ----------------------------------------------------------------- control thread
+    def post(self, command: c.Command) -> None:
+        """Queue a command for the next block (control thread only). Validates buffers here, not in render."""
+        if isinstance(command, c.LoadPad):
+            _check_audio(command.audio)
+        if hasattr(command, "pad") and not 0 <= command.pad < len(self.pads):
+            raise ValueError(f"pad index {command.pad} out of range 0..{len(self.pads) - 1}")
+        self._inbox.append(command)
+
+    def poll_events(self) -> list:
+        """Take the events produced since the last call (control thread only)."""
+        events = []
+        while self._outbox:
+            events.append(self._outbox.popleft())
+        return events
+
+    # ----------------------------------------------------------------- audio thread
+    def render(self, out: np.ndarray, frames: int) -> None:
+        """Fill ``out[:frames]`` (float32, (frames, 2)) with the next block. Audio thread."""
+        start = self.frame
+        end = start + frames
+        mix = self._mix[:frames]
+        mix.fill(0.0)
+        self._drain_inbox(start)
+        at = start
+        while True:
+            due = self._next_due(at, end)
+            if due > at:
+                self._mix_segment(mix[at - start:due - start], at, due - at)
+                at = due
+            if at >= end:
+                break
+            self._apply_due(at)
+        self.frame = end
+        self.master.process(mix, out, frames)
+        self._release_retired()
+        self._write_status()
+
+    def _drain_inbox(self, start: int) -> None:
+        while self._inbox:
+            command = self._inbox.popleft()
+            at_frame = getattr(command, "at_frame", None) if isinstance(command, _TIMED) else None
+            if at_frame is None or at_frame <= start:
+                self._apply(command, start)
+            else:
+                bisect.insort(self._timed, (at_frame, next(self._sequence), command))
+
+    def _next_due(self, at: int, end: int) -> int:
+        due = end
+        if self._timed and self._timed[0][0] < due:
+            due = self._timed[0][0]
+        for pad in self.pads:
+            if pad.start_due != NOT_DUE and pad.start_due < due:
+                due = pad.start_due
+            if pad.stop_due != NOT_DUE and pad.stop_due < due:
+                due = pad.stop_due
+        return max(due, at)
+
+    def _apply_due(self, at: int) -> None:
+        for pad in self.pads:
+            if pad.stop_due != NOT_DUE and pad.stop_due <= at:
+                self._stop(pad, at, fade=not pad.stop_is_end)
+            if pad.start_due != NOT_DUE and pad.start_due <= at:
+                self._start(pad, at)
+        while self._timed and self._timed[0][0] <= at:
+            self._apply(self._timed.pop(0)[2], at)
+
+    # ----------------------------------------------------------------- mixing
+    def _mix_segment(self, mix: np.ndarray, at: int, n: int) -> None:
+        voice = self._scratch.voice[:n]
+        for pad in self.pads:
+            if pad.playing:
+                pad.playhead.read(voice, at, n, self._scratch)
+                np.multiply(voice, pad.gains[:n], out=voice)
+                np.add(mix, voice, out=mix)
+        for tail in self._tails:
+            if tail.active:
+                self._mix_tail(tail, mix, at, n)
+        self.metronome.mix_into(mix, at, n, self.clock, voice)
+
+    def _mix_tail(self, tail: Tail, mix: np.ndarray, at: int, n: int) -> None:
+        first = max(at, tail.fade_start)
+        last = min(at + n, tail.fade_start + DECLICK_FRAMES)
+        if last > first:
+            count_ = last - first
+            voice = self._scratch.voice[:count_]
+            tail.playhead.read(voice, first, count_, self._scratch)
+            offset = first - tail.fade_start
+            np.multiply(voice, tail.curve[offset:offset + count_], out=voice)
+            target = mix[first - at:last - at]
+            np.add(target, voice, out=target)
+        if at + n >= tail.fade_start + DECLICK_FRAMES:
+            tail.active = False
+            tail.playhead.audio = None
+
+    def _fade_out(self, playhead: Playhead, gains: np.ndarray, at: int) -> None:
+        tail = self._free_tail()
+        tail.playhead.copy_from(playhead)
+        np.multiply(self._fade, gains[:DECLICK_FRAMES], out=tail.curve)
+        tail.fade_start = at
+        tail.active = True
+
+    def _free_tail(self) -> Tail:
+        oldest = self._tails[0]
+        for tail in self._tails:
+            if not tail.active:
+                return tail
+            if tail.fade_start < oldest.fade_start:
+                oldest = tail
+        return oldest
+
+    # ----------------------------------------------------------------- pad actions
+    def _start(self, pad: PadSlot, at: int) -> None:
+        pad.clear_start()
+        pad.clear_stop()
+        if pad.playing:
+            self._fade_out(pad.playhead, pad.gains, at)
+        self._choke(pad, at)
+        pad.update_gains()
+        pad.playhead.start(pad.audio, pad.region_start, pad.region_frames, pad.looping, at,
+                           pad.rate(self.clock.tempo_bpm))
+        pad.playing = True
+        if not pad.looping:
+            pad.stop_due = pad.playhead.end_frame()
+            pad.stop_is_end = True
+        self._set_state(pad, PadState.PLAYING, at)
+
+    def _stop(self, pad: PadSlot, at: int, fade: bool = True) -> None:
+        pad.clear_stop()
+        if pad.playing and fade:
+            self._fade_out(pad.playhead, pad.gains, at)
+        pad.playing = False
+        if pad.start_due != NOT_DUE:
+            self._set_state(pad, PadState.QUEUED, at, pad.start_due)
+        else:
+            self._set_state(pad, PadState.LOADED, at)
+
+    def _choke(self, pad: PadSlot, at: int) -> None:
+        if not pad.choke_group:
+            return
+        for other in self.pads:
+            if other is not pad and other.choke_group == pad.choke_group and other.state > PadState.LOADED:
+                other.clear_start()
+                self._stop(other, at)
+
+    def _schedule_start(self, pad: PadSlot, pressed_at: int) -> None:
+        pad.start_due, pad.start_beat = self._grid_after(pad, pressed_at)
+        if pad.launch_mode == LaunchMode.TRIGGER:
+            pad.clear_stop()
+        self._set_state(pad, PadState.QUEUED, pressed_at, pad.start_due)
+
+    def _schedule_stop(self, pad: PadSlot, pressed_at: int, quantized: bool = True) -> None:
+        if quantized:
+            pad.stop_due, pad.stop_beat = self._grid_after(pad, pressed_at)
+        else:
+            pad.stop_due, pad.stop_beat = pressed_at, math.nan
+        pad.stop_is_end = False
+        self._set_state(pad, PadState.STOPPING, pressed_at, pad.stop_due)
+
+    def _cancel_start(self, pad: PadSlot, at: int) -> None:
+        pad.clear_start()
+        self._set_state(pad, PadState.PLAYING if pad.playing else PadState.LOADED, at)
+
+    def _grid_after(self, pad: PadSlot, at: int) -> tuple[int, float]:
+        quantize = Quantize(pad.quantize) if pad.quantize >= 0 else self.quantize
+        step = QUANTIZE_BEATS[quantize]
+        if step == 0.0:
+            return at, math.nan
+        step_beats = step if step > 0 else -step * self.clock.beats_per_bar
+        return self.clock.next_grid(at, step_beats)
+
+    def _press(self, command: c.PressPad, at: int) -> None:
+        pad = self.pads[command.pad]
+        if pad.state == PadState.EMPTY:
+            return
+        pad.velocity = min(1.0, max(0.0, command.velocity))
+        if pad.launch_mode in (LaunchMode.TRIGGER, LaunchMode.ONE_SHOT):
+            self._schedule_start(pad, at)
+        elif pad.state == PadState.QUEUED:
+            self._cancel_start(pad, at)
+        elif pad.state == PadState.STOPPING:
+            pad.clear_stop()
+            self._set_state(pad, PadState.PLAYING, at)
+        elif pad.state == PadState.PLAYING:
+            if pad.launch_mode == LaunchMode.TOGGLE:
+                self._schedule_stop(pad, at)
+        else:
+            self._schedule_start(pad, at)
+
+    def _release(self, command: c.ReleasePad, at: int) -> None:
+        pad = self.pads[command.pad]
+        if pad.launch_mode != LaunchMode.GATE:
+            return
+        if pad.state == PadState.QUEUED:
+            self._cancel_start(pad, at)
+        elif pad.playing:
+            self._schedule_stop(pad, at, quantized=False)
+
+    def _stop_pad(self, pad: PadSlot, at: int, quantized: bool) -> None:
+        if pad.start_due != NOT_DUE:
+            self._cancel_start(pad, at)
+        if pad.playing and pad.state != PadState.STOPPING:
+            self._schedule_stop(pad, at, quantized)
+
+    # ----------------------------------------------------------------- commands
+    def _apply(self, command: c.Command, at: int) -> None:
+        handler = _HANDLERS.get(type(command))
+        if handler is not None:
+            handler(self, command, at)
+
+    def _load(self, command: c.LoadPad, at: int) -> None:
+        pad = self.pads[command.pad]
+        old = pad.audio
+        beats_in = None
+        if pad.playing:
+            beats_in = pad.playhead.position_at(at) * pad.native_bpm / (60.0 * self.sample_rate)
+            self._fade_out(pad.playhead, pad.gains, at)
+        pad.audio = command.audio
+        pad.native_bpm = command.native_bpm
+        pad.launch_mode = LaunchMode(command.launch_mode)
+        pad.choke_group = command.choke_group
+        pad.quantize = command.quantize
+        pad.set_region(command.region_start_frame, command.region_end_frame)
+        pad.set_mix(command.volume, command.pan)
+        if beats_in is not None:
+            self._continue_in_phase(pad, beats_in, at)
+        elif pad.state == PadState.EMPTY:
+            self._set_state(pad, PadState.LOADED, at)
+        if old is not None and old is not pad.audio:
+            self._retire(old, at)
+
+    def _continue_in_phase(self, pad: PadSlot, beats_in: float, at: int) -> None:
+        """A playing pad got new audio: carry on from the same beat inside the loop."""
+        pad.playhead.start(pad.audio, pad.region_start, pad.region_frames, pad.looping, at,
+                           pad.rate(self.clock.tempo_bpm))
+        position = beats_in * 60.0 * self.sample_rate / pad.native_bpm
+        pad.playhead.anchor_pos = math.fmod(position, pad.region_frames) if pad.looping else position
+        if not pad.looping:
+            pad.stop_due = pad.playhead.end_frame()
+            pad.stop_is_end = True
+
+    def _unload(self, command: c.UnloadPad, at: int) -> None:
+        pad = self.pads[command.pad]
+        if pad.audio is None:
+            return
+        if pad.playing:
+            self._fade_out(pad.playhead, pad.gains, at)
+        pad.playing = False
+        pad.clear_start()
+        pad.clear_stop()
+        self._retire(pad.audio, at)
+        pad.audio = None
+        pad.playhead.audio = None
+        self._set_state(pad, PadState.EMPTY, at)
+
+    def _set_region(self, command: c.SetPadRegion, at: int) -> None:
+        pad = self.pads[command.pad]
+        if pad.audio is None:
+            return
+        position = pad.playhead.position_at(at) if pad.playing else 0.0
+        pad.set_region(command.region_start_frame, command.region_end_frame)
+        if pad.playing:
+            pad.playhead.region_start = pad.region_start
+            pad.playhead.region_frames = pad.region_frames
+            pad.playhead.anchor_frame = at
+            pad.playhead.anchor_pos = math.fmod(position, pad.region_frames) if pad.looping else position
+            if not pad.looping:
+                pad.stop_due = pad.playhead.end_frame()
+
+    def _set_tempo(self, command: c.SetTempo, at: int) -> None:
+        self.clock.set_tempo(command.tempo_bpm, at)
+        for pad in self.pads:
+            if pad.playing:
+                pad.playhead.reanchor(at, pad.rate(self.clock.tempo_bpm))
+                if pad.stop_is_end:
+                    pad.stop_due = pad.playhead.end_frame()
+            self._regrid(pad)
+        self._outbox.append(TempoChanged(self.clock.tempo_bpm, at))
+
+    def _regrid(self, pad: PadSlot) -> None:
+        """Move quantized pending starts/stops to where their grid beat now falls."""
+        if pad.start_due != NOT_DUE and not math.isnan(pad.start_beat):
+            pad.start_due = self.clock.grid_frame(pad.start_beat)
+        if pad.stop_due != NOT_DUE and not math.isnan(pad.stop_beat):
+            pad.stop_due = self.clock.grid_frame(pad.stop_beat)
+
+    def _locate(self, command: c.Locate, at: int) -> None:
+        self.clock.locate(command.beat, at)
+        for pad in self.pads:
+            if pad.start_due != NOT_DUE and not math.isnan(pad.start_beat):
+                pad.start_due, pad.start_beat = self._grid_after(pad, at)
+            if pad.stop_due != NOT_DUE and not math.isnan(pad.stop_beat):
+                pad.stop_due, pad.stop_beat = self._grid_after(pad, at)
+
+    # ----------------------------------------------------------------- events and status
+    def _set_state(self, pad: PadSlot, state: PadState, at: int, due: int = -1) -> None:
+        pad.state = state
+        self._outbox.append(PadStateChanged(pad.index, state, at, due))
+
+    def _retire(self, audio: np.ndarray, at: int) -> None:
+        self._retired.append((at + DECLICK_FRAMES, audio))
+
+    def _release_retired(self) -> None:
+        while self._retired and self._retired[0][0] <= self.frame:
+            self._outbox.append(BufferReleased(self._retired.pop(0)[1]))
+
+    def _write_status(self) -> None:
+        status = self.status
+        status[Status.FRAME] = self.frame
+        status[Status.BEAT] = self.clock.beat_at(self.frame)
+        status[Status.TEMPO_BPM] = self.clock.tempo_bpm
+        status[Status.PEAK_L] = self.master.peak[0]
+        status[Status.PEAK_R] = self.master.peak[1]
+        status[Status.RMS_L] = self.master.rms[0]
+        status[Status.RMS_R] = self.master.rms[1]
+        status[Status.GAIN_REDUCTION_DB] = self.master.gain_reduction_db
+
+
+def _check_audio(audio: np.ndarray) -> None:
+    if not isinstance(audio, np.ndarray) or audio.dtype != np.float32 or audio.ndim != 2 or audio.shape[1] != 2:
+        raise ValueError("pad audio must be a float32 array of shape (frames, 2)")
+    if not audio.flags.c_contiguous or len(audio) == 0:
+        raise ValueError("pad audio must be C-contiguous and not empty")
+    if not np.isfinite(audio).all():
+        raise ValueError("pad audio contains NaN or infinite samples")
+
+
+def _set_quantize(engine: Engine, command: c.SetQuantize, at: int) -> None:
+    engine.quantize = Quantize(command.quantize)
+
+
+def _set_master(engine: Engine, command: c.SetMaster, at: int) -> None:
+    engine.master.volume_target = min(1.0, max(0.0, command.volume))
+
+
+def _set_metronome(engine: Engine, command: c.SetMetronome, at: int) -> None:
+    engine.metronome.enabled = command.enabled
+    engine.metronome.volume = min(1.0, max(0.0, command.volume))
+
+
+def _set_mix(engine: Engine, command: c.SetPadMix, at: int) -> None:
+    engine.pads[command.pad].set_mix(min(1.0, max(0.0, command.volume)), command.pan)
+
+
+def _stop_one(engine: Engine, command: c.StopPad, at: int) -> None:
+    engine._stop_pad(engine.pads[command.pad], at, command.quantized)
+
+
+def _stop_all(engine: Engine, command: c.StopAll, at: int) -> None:
+    for pad in engine.pads:
+        engine._stop_pad(pad, at, command.quantized)
+
+
+_HANDLERS = {
+    c.LoadPad: Engine._load,
+    c.UnloadPad: Engine._unload,
+    c.PressPad: Engine._press,
+    c.ReleasePad: Engine._release,
+    c.StopPad: _stop_one,
+    c.StopAll: _stop_all,
+    c.SetPadMix: _set_mix,
+    c.SetPadRegion: Engine._set_region,
+    c.SetTempo: Engine._set_tempo,
+    c.SetQuantize: _set_quantize,
+    c.SetMaster: _set_master,
+    c.SetMetronome: _set_metronome,
+    c.Locate: Engine._locate,
+}

@@ -1,0 +1,68 @@
+"""Events the engine reports (audio -> control), in the past tense.
+
+Created on the audio thread only when something happens (a pad changes state, a buffer is replaced), never
+per block: continuous values (position, meters) live in ``Engine.status`` instead, which the control thread
+reads. The control thread drains ``Engine.poll_events()``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+import numpy as np
+
+__all__ = ["PadState", "PadStateChanged", "BufferReleased", "TempoChanged", "Status"]
+
+
+class PadState(IntEnum):
+    """Pad launch states::
+
+        EMPTY --load--> LOADED --press--> QUEUED --grid--> PLAYING --press--> STOPPING --grid--> LOADED
+                          ^                  |  (press again cancels)   |   (press again cancels)
+                          +------------------+--------------------------+ (gate release, one-shot end, choke)
+    """
+
+    EMPTY = 0
+    LOADED = 1
+    QUEUED = 2
+    PLAYING = 3
+    STOPPING = 4
+
+
+@dataclass(frozen=True, slots=True)
+class PadStateChanged:
+    """``pad`` entered ``state`` at engine frame ``at_frame`` (for QUEUED/STOPPING: when it was decided;
+    ``due_frame`` is when the start/stop will happen)."""
+
+    pad: int
+    state: PadState
+    at_frame: int
+    due_frame: int = -1
+
+
+@dataclass(frozen=True, slots=True)
+class BufferReleased:
+    """The engine no longer references ``audio``; the control thread may drop it."""
+
+    audio: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
+class TempoChanged:
+    tempo_bpm: float
+    at_frame: int
+
+
+class Status:
+    """Indices into ``Engine.status`` (float64 array written in place every block)."""
+
+    FRAME = 0
+    BEAT = 1
+    TEMPO_BPM = 2
+    PEAK_L = 3
+    PEAK_R = 4
+    RMS_L = 5
+    RMS_R = 6
+    GAIN_REDUCTION_DB = 7
+    SIZE = 8

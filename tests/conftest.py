@@ -1,0 +1,43 @@
+"""Shared fixtures: a private JACK server with the dummy driver, and recorders attached to it.
+
+``jack_server`` (session) starts ``jackd -d dummy`` under a unique name and points this process at it
+(``JACK_DEFAULT_SERVER``, ``JACK_NO_START_SERVER=1``, PortAudio re-scanned), so sounddevice's default output
+is the server's "system" device and JACK-Client clients open on it. It skips only when jackd is not
+installed. ``jack_recorder`` records what another client plays::
+
+    def test_plays(jack_server, jack_recorder):
+        with open_audio("portaudio") as audio:
+            audio.start(render)
+            frames = jack_recorder(client_output_ports("PortAudio", jack_server.env)).record(0.5)
+"""
+
+import shutil
+
+import pytest
+
+from groovebox.hw.jackserver import DummyJackServer, JackRecorder
+
+
+@pytest.fixture(scope="session")
+def jack_server():
+    """A running dummy JACK server (48 kHz, 256 frames) that this process's clients use."""
+    if shutil.which("jackd") is None:
+        pytest.skip("jackd is not installed (apt-get install jackd2)")
+    with DummyJackServer() as server:
+        server.apply_env()
+        yield server
+
+
+@pytest.fixture
+def jack_recorder(jack_server):
+    """Factory: ``jack_recorder(connect_from, max_seconds=3.0)`` returns a started JackRecorder."""
+    recorders = []
+
+    def start(connect_from: list[str], max_seconds: float = 3.0) -> JackRecorder:
+        recorder = JackRecorder(jack_server.env, connect_from, max_seconds, client_name=f"recorder{len(recorders)}")
+        recorders.append(recorder)
+        return recorder.start()
+
+    yield start
+    for recorder in recorders:
+        recorder.stop()

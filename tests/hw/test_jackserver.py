@@ -1,0 +1,100 @@
+"""The dummy JACK server and the recorder, checked with real jackd, jack tools and JACK-Client."""
+
+import os
+import subprocess
+import time
+
+import numpy as np
+import pytest
+
+from groovebox.hw import JackBackend
+from groovebox.hw.jackserver import (
+    DummyJackServer,
+    JackRecorder,
+    JackServerError,
+    client_output_ports,
+    disconnect_from_system,
+)
+
+
+def jack_lsp(env: dict[str, str], *args: str) -> str:
+    return subprocess.run(["jack_lsp", *args], env={**os.environ, **env}, capture_output=True, text=True).stdout
+
+
+def constant(left: float, right: float):
+    def render(out: np.ndarray, frames: int) -> None:
+        out[:, 0] = left
+        out[:, 1] = right
+
+    return render
+
+
+@pytest.mark.jack
+def test_server_runs_under_its_own_name_and_stops(jack_server):
+    previous_server = os.environ["JACK_DEFAULT_SERVER"]
+    with DummyJackServer(block_frames=128) as server:
+        assert server.name != jack_server.name
+        assert jack_lsp(server.env).split() == [
+            "system:capture_1", "system:capture_2", "system:playback_1", "system:playback_2",
+        ]
+        server.apply_env()
+        assert os.environ["JACK_DEFAULT_SERVER"] == server.name
+        with JackBackend(block_frames=256, autoconnect=False) as audio:
+            audio.start(constant(0.0, 0.0))
+            assert audio.block_frames == 128
+    assert os.environ["JACK_DEFAULT_SERVER"] == previous_server
+    assert server._process.poll() is not None
+
+
+def test_missing_jackd_is_a_clear_error(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(JackServerError, match="jackd is not installed"):
+        DummyJackServer().start()
+
+
+@pytest.mark.jack
+def test_recorder_captures_exact_samples(jack_server, jack_recorder):
+    with JackBackend(autoconnect=False, client_name="dc") as audio:
+        audio.start(constant(0.25, -0.5))
+        frames = jack_recorder(client_output_ports("dc", jack_server.env)).record(0.3)
+    assert len(frames) >= 0.2 * 48000
+    connected = frames[np.any(frames != 0.0, axis=1)]
+    assert len(connected) > 0.1 * 48000
+    np.testing.assert_array_equal(np.unique(connected, axis=0), [[0.25, -0.5]])
+
+
+@pytest.mark.jack
+def test_recorder_stops_when_full(jack_server):
+    with JackBackend(autoconnect=False, client_name="filler") as audio:
+        audio.start(constant(0.1, 0.1))
+        with JackRecorder(jack_server.env, ["filler:out_1", "filler:out_2"], max_seconds=0.05) as recorder:
+            time.sleep(0.3)
+            assert recorder.frames.shape == (int(0.05 * 48000), 2)
+
+
+@pytest.mark.jack
+def test_recorder_names_the_ports_it_could_not_find(jack_server):
+    with pytest.raises(JackServerError, match="cannot record from.*nobody:out_1"):
+        JackRecorder(jack_server.env, ["nobody:out_1", "nobody:out_2"], max_seconds=1).start()
+
+
+@pytest.mark.jack
+def test_disconnect_from_system_unwires_a_client(jack_server):
+    with JackBackend(autoconnect=True, client_name="wired") as audio:
+        audio.start(constant(0.0, 0.0))
+        assert "system:playback_1" in jack_lsp(jack_server.env, "-c")
+        disconnect_from_system("wired", jack_server.env)
+        assert "system:playback_1" not in jack_lsp(jack_server.env, "-c").split("wired:out_1")[1].split("wired:out_2")[0]
+
+
+@pytest.mark.jack
+def test_xruns_in_the_log_are_counted(jack_server):
+    with DummyJackServer() as server:
+        slow = JackBackend(server_name=server.name, autoconnect=False, client_name="slow")
+        with slow:
+            slow.start(lambda out, frames: time.sleep(0.03))
+            deadline_s = time.monotonic() + 5
+            while server.xruns == 0 and time.monotonic() < deadline_s:
+                time.sleep(0.05)
+        assert server.xruns > 0
+        assert slow.stats.underruns > 0
