@@ -1,0 +1,196 @@
+"""The ``groovebox`` command line (main thread). Each subcommand parses its options and calls one function.
+
+Errors a user can fix (bad config, bad project, missing file) print one clear line to stderr and exit 2;
+``--json`` prints machine-readable results on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from groovebox import __version__
+
+__all__ = ["main"]
+
+log = logging.getLogger("groovebox")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "handler"):
+        parser.print_help()
+        return 2
+    try:
+        return args.handler(args)
+    except (ValueError, OSError, RuntimeError) as exc:   # ConfigError, ProjectError, AudioError, ...
+        print(f"groovebox {args.command}: {exc}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="groovebox", description="PromptLoop: a hardware-first groovebox daemon.")
+    parser.add_argument("--version", action="version", version=f"groovebox {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_run(commands)
+    _add_render(commands)
+    _add_schema(commands)
+    _add_devices(commands)
+    _add_bench(commands)
+    return parser
+
+
+# ---------------------------------------------------------------------- run
+def _add_run(commands) -> None:
+    run = commands.add_parser("run", help="run the daemon (audio, control loop, web API)")
+    run.add_argument("--config", metavar="FILE", help="settings file (overrides /etc/groovebox/groovebox.toml)")
+    run.add_argument("--data-dir", metavar="DIR", type=Path, help="data directory (library, projects, ...)")
+    run.add_argument("--audio", choices=["auto", "portaudio", "jack", "null"], help="audio backend")
+    run.add_argument("--hw", choices=["real", "mock"], help="real hardware or in-process mocks")
+    run.add_argument("--web", metavar="HOST:PORT", help="where the HTTP API listens (default 127.0.0.1:8080)")
+    run.add_argument("--project", metavar="FILE", type=Path, help="project JSON to load at start")
+    run.set_defaults(handler=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from groovebox.app import DaemonOptions, run_daemon
+    from groovebox.config import load_settings
+
+    settings = load_settings(args.config, overrides=_run_overrides(args))
+    _configure_logging(settings.log.level)
+    log.info("groovebox %s starting", __version__)
+    return run_daemon(settings, DaemonOptions(project_file=args.project, data_dir=args.data_dir))
+
+
+def _run_overrides(args: argparse.Namespace) -> dict:
+    overrides: dict = {}
+    if args.audio:
+        overrides["audio"] = {"backend": args.audio}
+    if args.hw:
+        overrides["hw"] = args.hw
+    if args.web:
+        host, _, port = args.web.rpartition(":")
+        if not host or not port.isdigit():
+            raise ValueError(f"--web wants HOST:PORT, got {args.web!r}")
+        overrides["web"] = {"host": host.strip("[]"), "port": int(port)}
+    return overrides
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(level=level.upper(), format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+
+
+# ---------------------------------------------------------------------- render
+def _add_render(commands) -> None:
+    render = commands.add_parser("render", help="render a project (and a MIDI performance) to a WAV/FLAC file")
+    render.add_argument("project", type=Path, metavar="PROJECT.json")
+    render.add_argument("--performance", type=Path, metavar="PERF.mid",
+                        help="Standard MIDI File: notes 36-51 press/release pads 1-16 (tempo from the project)")
+    render.add_argument("--block", type=int, default=256, metavar="N", help="render block size in frames")
+    render.add_argument("--seconds", type=float, metavar="S", help="length (default: performance plus tails)")
+    render.add_argument("--data-dir", type=Path, metavar="DIR", help="data directory for pads that use loopId")
+    render.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.wav|.flac")
+    render.add_argument("--json", action="store_true", help="print a JSON summary")
+    render.set_defaults(handler=_render)
+
+
+def _render(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from groovebox.project.model import load_project
+    from groovebox.project.performance import read_performance
+    from groovebox.project.render import render_project, write_audio
+
+    if args.performance is None and args.seconds is None:
+        raise ValueError("nothing to render: give --performance PERF.mid and/or --seconds S")
+    if not 1 <= args.block <= 8192:
+        raise ValueError("--block must be 1..8192 frames")
+    if args.seconds is not None and not 0 < args.seconds <= 3600:
+        raise ValueError("--seconds must be in (0, 3600]")
+    project = load_project(args.project)
+    actions = read_performance(args.performance, project.bpm) if args.performance else []
+    library = args.data_dir / "library" if args.data_dir else None
+    audio = render_project(project, args.project, actions, block_frames=args.block, seconds=args.seconds,
+                           library_dir=library)
+    write_audio(args.output, audio)
+    peak = float(np.abs(audio).max()) if len(audio) else 0.0
+    summary = {"output": str(args.output), "frames": len(audio), "seconds": round(len(audio) / 48000, 6),
+               "sample_rate": 48000, "block_frames": args.block, "actions": len(actions),
+               "peak_dbfs": round(20 * np.log10(max(peak, 1e-9)), 2)}
+    _print(summary, args.json, f"wrote {args.output} ({summary['seconds']:.2f} s)")
+    return 0
+
+
+# ---------------------------------------------------------------------- schema / devices
+def _add_schema(commands) -> None:
+    schema = commands.add_parser("schema", help="print a JSON Schema")
+    schema.add_argument("what", choices=["project"])
+    schema.set_defaults(handler=_schema)
+
+
+def _schema(args: argparse.Namespace) -> int:
+    from groovebox.project.model import project_json_schema
+
+    print(json.dumps(project_json_schema(), indent=2))
+    return 0
+
+
+def _add_devices(commands) -> None:
+    devices = commands.add_parser("devices", help="list audio output devices")
+    devices.add_argument("--json", action="store_true")
+    devices.set_defaults(handler=_devices)
+
+
+def _devices(args: argparse.Namespace) -> int:
+    from groovebox.hw import list_audio_devices
+
+    found = list_audio_devices()
+    text = "\n".join(f"{d['index']:3} {d['name']} ({d['host_api']}, {d['max_output_channels']} out)" for d in found)
+    _print({"audio": found}, args.json, text or "no audio output devices (the daemon would use the null backend)")
+    return 0
+
+
+# ---------------------------------------------------------------------- bench
+def _add_bench(commands) -> None:
+    bench = commands.add_parser("bench", help="measure performance")
+    kinds = bench.add_subparsers(dest="bench", metavar="KIND", required=True)
+    engine = kinds.add_parser("engine", help="time Engine.render with looping voices and the master chain")
+    engine.add_argument("--voices", type=int, default=16)
+    engine.add_argument("--block", type=int, default=256)
+    engine.add_argument("--seconds", type=float, default=20.0, help="seconds of audio to render")
+    engine.add_argument("--json", action="store_true")
+    engine.set_defaults(handler=_bench_engine)
+    soak = kinds.add_parser("soak", help="run the daemon with 16 playing pads through PortAudio on a JACK dummy server")
+    soak.add_argument("--seconds", type=float, default=60.0)
+    soak.add_argument("--block", type=int, default=256)
+    soak.add_argument("--json", action="store_true")
+    soak.set_defaults(handler=_bench_soak)
+
+
+def _bench_engine(args: argparse.Namespace) -> int:
+    from groovebox.bench import bench_engine
+
+    result = bench_engine(voices=args.voices, block_frames=args.block, seconds=args.seconds)
+    _print(result, args.json, _table(result))
+    return 0
+
+
+def _bench_soak(args: argparse.Namespace) -> int:
+    from groovebox.bench import bench_soak
+
+    _configure_logging("warning")
+    result = bench_soak(seconds=args.seconds, block_frames=args.block)
+    _print(result, args.json, _table(result))
+    return 0
+
+
+def _table(result: dict) -> str:
+    return "\n".join(f"{key:>16}: {value}" for key, value in result.items())
+
+
+def _print(result: dict, as_json: bool, text: str) -> None:
+    print(json.dumps(result) if as_json else text)

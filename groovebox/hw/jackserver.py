@@ -17,6 +17,9 @@ Environment ordering (checked here with jackd2 1.9.21, PortAudio 19.6, sounddevi
 - If the server dies while PortAudio is still connected to it, the process aborts at exit
   (``pa_jack.c: Terminate: Assertion `err == 0' failed``). ``stop()`` therefore restores the env and
   re-initialises PortAudio *before* terminating jackd.
+- Talk to one server per process. With clients on two servers at once, libjack (jackd2 1.9.21) segfaulted
+  or dropped the other server's clients ("Server is not running") when one server stopped. Tests that need
+  a second server run it from a subprocess.
 """
 
 from __future__ import annotations
@@ -79,12 +82,20 @@ class DummyJackServer:
         return "\n".join(self._log_lines)
 
     def command(self) -> list[str]:
-        """The jackd command line."""
+        """The jackd command line, wrapped in ``setpriv --pdeathsig TERM`` when available.
+
+        The wrapper makes jackd exit with this process even if it crashes, so a dead test run cannot leak
+        servers (jackd allows only a few at a time: "Too many servers already active"). The signal follows
+        the *thread* that started jackd, so start the server from a thread that outlives it.
+        """
         sync = ["-S"] if self.synchronous else []
-        return [
+        jackd = [
             "jackd", "-n", self.name, "--no-realtime", *sync, "-d", "dummy",
             "-r", str(self.sample_rate), "-p", str(self.block_frames), "-C", "2", "-P", "2",
         ]
+        if shutil.which("setpriv"):
+            return ["setpriv", "--pdeathsig", "TERM", *jackd]
+        return jackd
 
     def start(self) -> DummyJackServer:
         """Start jackd and wait until it accepts clients; JackServerError if it cannot."""

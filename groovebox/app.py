@@ -1,0 +1,154 @@
+"""Wiring for ``groovebox run``: settings -> project -> engine -> audio backend -> control loop -> web.
+
+Runs on the main thread, which becomes the control loop (asyncio). The audio backend calls
+``Engine.render`` on its own thread; uvicorn serves the HTTP API on the control loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import logging
+import signal
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import uvicorn
+
+from groovebox.config import Settings, default_data_dir
+from groovebox.control.session import Session, SessionInfo
+from groovebox.engine import Engine
+from groovebox.engine import commands as c
+from groovebox.hw import AudioBackend, open_audio
+from groovebox.project.compile import CompiledProject, compile_project, session_commands
+from groovebox.project.model import Project, load_project
+from groovebox.web import create_app
+
+__all__ = ["Daemon", "DaemonOptions", "run_daemon"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DaemonOptions:
+    """Command-line choices that override settings for one run."""
+
+    project_file: Path | None = None
+    data_dir: Path | None = None
+    serve_web: bool = True
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling: the daemon owns SIGINT/SIGTERM and shuts down in order."""
+
+    @contextlib.contextmanager
+    def capture_signals(self):
+        yield
+
+
+class Daemon:
+    """One running groovebox: build it, ``await serve(stop)``, and it cleans up after itself."""
+
+    def __init__(self, settings: Settings, options: DaemonOptions = DaemonOptions()) -> None:
+        self.settings = settings
+        self.options = options
+        self.data_dir = options.data_dir or Path(settings.paths.data_dir or default_data_dir())
+        self.project, compiled = self._load_project()
+        self.engine = Engine(sample_rate=settings.audio.sample_rate, max_block_frames=max(2048, settings.audio.block_frames),
+                             tempo_bpm=compiled.tempo_bpm, beats_per_bar=compiled.beats_per_bar,
+                             pads=settings.engine.pads, ceiling_db=settings.engine.limiter_ceiling_db)
+        for command in session_commands(compiled, settings.engine.metronome_volume):
+            self.engine.post(command)
+        self.audio: AudioBackend | None = None
+        self.session: Session | None = None
+
+    def _load_project(self) -> tuple[Project, CompiledProject]:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        project_file = self.options.project_file
+        if project_file is None:
+            project = Project(bpm=self.settings.project.tempo_bpm, quantizeGrid=self.settings.project.quantize)
+        else:
+            project = load_project(project_file)
+        compiled = compile_project(project, project_file, self.data_dir / "library", self.settings.audio.sample_rate)
+        log.info("project %r: %d pads, %.2f BPM", project.project_name, len(compiled.pads), compiled.tempo_bpm)
+        return project, compiled
+
+    def start_audio(self) -> Session:
+        """Open the audio backend and start rendering; returns the live session."""
+        audio_settings = self.settings.audio
+        self.audio = open_audio(audio_settings.backend, sample_rate=audio_settings.sample_rate,
+                                block_frames=audio_settings.block_frames, device=audio_settings.device or None,
+                                client_name=audio_settings.jack_client_name,
+                                autoconnect=audio_settings.jack_autoconnect)
+        self.audio.start(self.engine.render)
+        warnings = []
+        if audio_settings.backend == "auto" and self.audio.name == "null":
+            warnings.append("no sound device: audio runs silently (null backend)")
+        info = SessionInfo(audio_backend=self.audio.name, sample_rate=self.audio.sample_rate,
+                           block_frames=self.audio.block_frames, project_name=self.project.project_name,
+                           project_file=str(self.options.project_file) if self.options.project_file else None,
+                           warnings=warnings)
+        self.session = Session(self.engine, self.audio, info)
+        log.info("audio: %s, %d Hz, %d frames per block", self.audio.name, self.audio.sample_rate,
+                 self.audio.block_frames)
+        return self.session
+
+    async def serve(self, stop: asyncio.Event) -> None:
+        """Run until ``stop`` is set: audio, the session loop and (optionally) the web server."""
+        session = self.start_audio()
+        tasks = [asyncio.create_task(session.run(stop), name="session")]
+        server = None
+        if self.options.serve_web:
+            server = _Server(uvicorn.Config(create_app(session), host=self.settings.web.host,
+                                            port=self.settings.web.port, log_level="warning", lifespan="off"))
+            tasks.append(asyncio.create_task(server.serve(), name="web"))
+        gc.freeze()
+        try:
+            await _wait_first(stop, tasks)
+        finally:
+            stop.set()
+            if server is not None:
+                server.should_exit = True
+            await asyncio.gather(*tasks, return_exceptions=True)
+            self.close()
+        if server is not None and not server.started:
+            raise OSError(f"web server could not listen on {self.settings.web.host}:{self.settings.web.port}")
+
+    def close(self) -> None:
+        """Stop the audio; safe to call twice."""
+        if self.audio is not None:
+            self.engine.post(c.StopAll(quantized=False))
+            self.audio.stop()
+            self.audio = None
+
+
+async def _wait_first(stop: asyncio.Event, tasks: list[asyncio.Task]) -> None:
+    """Return when ``stop`` is set or any task ends (a task that ends on its own is a failure)."""
+    stopper = asyncio.create_task(stop.wait())
+    done, _ = await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)
+    stopper.cancel()
+    for task in done:
+        if task is not stopper and task.exception() is not None:
+            raise task.exception()
+
+
+def run_daemon(settings: Settings, options: DaemonOptions) -> int:
+    """``groovebox run``: serve until SIGINT/SIGTERM. Returns the process exit code."""
+    sys.setswitchinterval(0.001)     # the audio callback needs the GIL back within a millisecond
+    daemon = Daemon(settings, options)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await daemon.serve(stop)
+
+    try:
+        asyncio.run(main())
+    finally:
+        daemon.close()
+    log.info("stopped cleanly")
+    return 0

@@ -1,0 +1,128 @@
+"""Benchmarks behind ``groovebox bench``: numbers for the README, never thresholds in unit tests.
+
+``bench_engine`` times ``Engine.render`` on the calling thread as fast as it can. ``bench_soak`` starts a
+private JACK dummy server and runs the real daemon (control loop + PortAudio stream) against it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile
+
+from groovebox.engine import Engine
+from groovebox.engine import commands as c
+
+__all__ = ["bench_engine", "bench_soak", "test_loop"]
+
+SAMPLE_RATE = 48000
+
+
+def test_loop(seed: int, bars: int = 1, tempo_bpm: float = 120.0) -> np.ndarray:
+    """A stereo loop of ``bars`` bars with a decaying tone on every beat; float32 (frames, 2)."""
+    rng = np.random.default_rng(seed)
+    beat_frames = int(round(60.0 * SAMPLE_RATE / tempo_bpm))
+    frames = 4 * bars * beat_frames
+    t = np.arange(beat_frames) / SAMPLE_RATE
+    hit = np.sin(2 * np.pi * rng.uniform(80, 800) * t) * np.exp(-t * rng.uniform(4, 12))
+    mono = np.tile(hit, 4 * bars)[:frames] * 0.25
+    stereo = np.stack([mono, np.roll(mono, int(rng.integers(0, 300)))], axis=1)
+    return np.ascontiguousarray(stereo, dtype=np.float32)
+
+
+test_loop.__test__ = False    # a fixture builder, not a pytest test
+
+
+def bench_engine(voices: int = 16, block_frames: int = 256, seconds: float = 20.0) -> dict:
+    """Render ``seconds`` of ``voices`` looping stereo pads (volume, pan, master chain); time every block."""
+    if not 1 <= voices <= 16:
+        raise ValueError("--voices must be 1..16")
+    if not 16 <= block_frames <= 4096:
+        raise ValueError("--block must be 16..4096 frames")
+    engine = Engine(sample_rate=SAMPLE_RATE, max_block_frames=max(2048, block_frames), pads=16)
+    engine.post(c.SetQuantize(c.Quantize.OFF))
+    for pad in range(voices):
+        engine.post(c.LoadPad(pad, test_loop(pad, bars=1 + pad % 2), 120.0, volume=0.7, pan=pad / 8 - 1))
+        engine.post(c.PressPad(pad))
+    out = np.zeros((block_frames, 2), np.float32)
+    for _ in range(200):
+        engine.render(out, block_frames)
+    blocks = max(1, int(seconds * SAMPLE_RATE / block_frames))
+    render_ns = np.zeros(blocks, np.int64)
+    sys.setswitchinterval(0.001)
+    gc.freeze()
+    for index in range(blocks):
+        started = time.perf_counter_ns()
+        engine.render(out, block_frames)
+        render_ns[index] = time.perf_counter_ns() - started
+    budget_us = block_frames / SAMPLE_RATE * 1e6
+    render_us = render_ns / 1000.0
+    return {
+        "block_frames": block_frames,
+        "voices": voices,
+        "budget_us": round(budget_us, 1),
+        "render_us_p50": round(float(np.percentile(render_us, 50)), 1),
+        "render_us_p99": round(float(np.percentile(render_us, 99)), 1),
+        "render_us_p999": round(float(np.percentile(render_us, 99.9)), 1),
+        "dsp_load_p50": round(float(np.percentile(render_us, 50)) / budget_us, 4),
+        "dsp_load_p999": round(float(np.percentile(render_us, 99.9)) / budget_us, 4),
+    }
+
+
+def bench_soak(seconds: float = 60.0, block_frames: int = 256) -> dict:
+    """Run the daemon with 16 playing pads through PortAudio on a private JACK dummy server."""
+    from groovebox.app import Daemon, DaemonOptions
+    from groovebox.config import Settings
+    from groovebox.hw.jackserver import DummyJackServer
+
+    with tempfile.TemporaryDirectory(prefix="groovebox-soak-") as tmp, \
+            DummyJackServer(block_frames=block_frames) as server:
+        server.apply_env()
+        project_file = _write_soak_project(Path(tmp))
+        settings = Settings.model_validate({"audio": {"backend": "portaudio", "block_frames": block_frames}})
+        daemon = Daemon(settings, DaemonOptions(project_file=project_file, data_dir=Path(tmp) / "data",
+                                                serve_web=False))
+        xruns_before = server.xruns
+        underruns, dsp_load_p999 = asyncio.run(_soak(daemon, seconds))
+        return {
+            "seconds": seconds,
+            "block_frames": block_frames,
+            "underruns": underruns,
+            "jack_xruns": server.xruns - xruns_before,
+            "dsp_load_p999": round(dsp_load_p999, 4),
+        }
+
+
+async def _soak(daemon, seconds: float) -> tuple[int, float]:
+    """Serve, press every pad, wait; returns (underruns, p99.9 DSP load) measured while pads played."""
+    stop = asyncio.Event()
+    serving = asyncio.create_task(daemon.serve(stop))
+    while daemon.session is None:
+        await asyncio.sleep(0.01)
+    stats = daemon.audio.stats
+    for pad in range(16):
+        daemon.session.press(pad)
+    await asyncio.sleep(seconds)
+    result = stats.underruns, stats.dsp_load_percentile(99.9)
+    stop.set()
+    await serving
+    return result
+
+
+def _write_soak_project(folder: Path) -> Path:
+    pads = []
+    for pad in range(16):
+        name = f"loop{pad}.flac"
+        soundfile.write(folder / name, test_loop(pad, bars=1 + pad % 2), SAMPLE_RATE)
+        pads.append({"padIndex": pad, "audioPath": name, "volume": 0.6, "pan": pad / 8 - 1, "launchMode": "toggle"})
+    project = {"projectName": "soak", "bpm": 120, "quantizeGrid": "off", "pads": pads}
+    path = folder / "soak.json"
+    path.write_text(json.dumps(project))
+    return path

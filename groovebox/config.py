@@ -1,0 +1,126 @@
+"""Settings: built-in defaults, then ``/etc/groovebox/groovebox.toml``, then ``--config FILE``.
+
+Loaded once on the main thread at start-up into frozen pydantic models and passed explicitly; nothing reads
+the environment at import time. ``config/groovebox.toml`` in the repository lists every default (a test
+keeps it equal to these models). A bad value fails at start with the file and the field path.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+__all__ = ["Settings", "ConfigError", "load_settings", "SYSTEM_CONFIG", "default_data_dir"]
+
+SYSTEM_CONFIG = Path("/etc/groovebox/groovebox.toml")
+
+
+class ConfigError(ValueError):
+    """A configuration file is unreadable or holds a bad value; the message names file and field."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AudioSettings(_Section):
+    backend: Literal["auto", "portaudio", "jack", "null"] = "auto"
+    device: str = Field("", description="PortAudio output device name (substring) or index; empty = default")
+    sample_rate: Literal[48000] = 48000
+    block_frames: int = Field(256, ge=32, le=2048)
+    jack_client_name: str = Field("groovebox", min_length=1, max_length=60)
+    jack_autoconnect: bool = True
+
+
+class EngineSettings(_Section):
+    pads: Literal[16] = 16
+    limiter_ceiling_db: float = Field(-0.3, ge=-24.0, lt=0.0)
+    metronome_volume: float = Field(0.5, ge=0.0, le=1.0)
+
+
+class ProjectSettings(_Section):
+    tempo_bpm: float = Field(120.0, ge=20.0, le=400.0)
+    quantize: Literal["off", "1/16", "1/8", "1/4", "1/2", "1 bar", "2 bars", "4 bars"] = "1 bar"
+
+
+class WebSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+
+
+class PathSettings(_Section):
+    data_dir: str = Field("", description="empty = $STATE_DIRECTORY (systemd), else $XDG_DATA_HOME/groovebox")
+
+
+class LogSettings(_Section):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+class Settings(_Section):
+    """Every setting the daemon reads. Sections mirror ``config/groovebox.toml``."""
+
+    hw: Literal["real", "mock"] = "real"
+    audio: AudioSettings = AudioSettings()
+    engine: EngineSettings = EngineSettings()
+    project: ProjectSettings = ProjectSettings()
+    web: WebSettings = WebSettings()
+    paths: PathSettings = PathSettings()
+    log: LogSettings = LogSettings()
+
+
+def load_settings(config_file: str | Path | None = None, system_file: Path = SYSTEM_CONFIG,
+                  overrides: dict[str, Any] | None = None) -> Settings:
+    """Merge defaults, the system file (if present), ``config_file`` (must exist) and CLI ``overrides``."""
+    merged: dict[str, Any] = {}
+    sources = []
+    if system_file.is_file():
+        sources.append(system_file)
+    if config_file is not None:
+        sources.append(Path(config_file))
+    for path in sources:
+        _merge(merged, _read_toml(path))
+    _merge(merged, overrides or {})
+    try:
+        return Settings.model_validate(merged)
+    except ValidationError as exc:
+        where = ", ".join(str(p) for p in sources) or "settings"
+        raise ConfigError(_describe(where, exc)) from None
+
+
+def default_data_dir() -> Path:
+    """Where data lives when ``paths.data_dir`` is empty (systemd's StateDirectory, else XDG)."""
+    state = os.environ.get("STATE_DIRECTORY")
+    if state:
+        return Path(state.split(":")[0])
+    xdg = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(xdg) / "groovebox"
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as handle:
+            return tomllib.load(handle)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+
+
+def _merge(into: dict[str, Any], update: dict[str, Any]) -> None:
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _merge(into[key], value)
+        else:
+            into[key] = value
+
+
+def _describe(where: str, exc: ValidationError) -> str:
+    lines = []
+    for error in exc.errors():
+        field = ".".join(str(part) for part in error["loc"])
+        lines.append(f"{where}: {field}: {error['msg']}")
+    return "\n".join(lines)

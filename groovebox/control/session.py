@@ -1,0 +1,121 @@
+"""The live session: pad states, transport and health, owned by the control loop (asyncio, one thread).
+
+Every input (MIDI, GPIO, HTTP) ends up as a method call here on the control loop; other threads use
+``loop.call_soon_threadsafe``. The session is the only caller of ``Engine.post``; it drains the engine's
+events every ``POLL_S`` and keeps the latest pad states, position and meters for the web page and OLED.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+
+from groovebox import __version__
+from groovebox.engine import Engine, PadState, PadStateChanged, Status
+from groovebox.engine import commands as c
+from groovebox.engine.events import BufferReleased, TempoChanged
+from groovebox.transport import TapTempo
+
+__all__ = ["Session", "SessionInfo"]
+
+log = logging.getLogger(__name__)
+
+POLL_S = 0.02
+
+
+@dataclass
+class SessionInfo:
+    """What the session was started with (for ``/api/health``)."""
+
+    audio_backend: str
+    sample_rate: int
+    block_frames: int
+    project_name: str = "Untitled"
+    project_file: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+class Session:
+    """Owns ``AppState``-like live state and talks to the engine. Control loop only."""
+
+    def __init__(self, engine: Engine, audio, info: SessionInfo) -> None:
+        self.engine = engine
+        self.audio = audio
+        self.info = info
+        self.pad_states = [PadState.EMPTY] * len(engine.pads)
+        self.tempo_bpm = engine.clock.tempo_bpm
+        self._tap = TapTempo()
+        self._started_s = time.monotonic()
+        self._reported_underruns = 0
+
+    # ------------------------------------------------------------------ commands
+    def post(self, command: c.Command) -> None:
+        self.engine.post(command)
+
+    def press(self, pad: int, velocity: float = 1.0) -> None:
+        self.post(c.PressPad(pad, velocity=velocity))
+
+    def release(self, pad: int) -> None:
+        self.post(c.ReleasePad(pad))
+
+    def stop_all(self, quantized: bool = True) -> None:
+        self.post(c.StopAll(quantized=quantized))
+
+    def set_tempo(self, tempo_bpm: float) -> None:
+        self.post(c.SetTempo(tempo_bpm))
+
+    def tap(self) -> float | None:
+        """Tap tempo; sets the tempo once two taps are in and returns it."""
+        tempo_bpm = self._tap.tap(time.monotonic())
+        if tempo_bpm is not None:
+            self.set_tempo(round(tempo_bpm, 2))
+        return tempo_bpm
+
+    # ------------------------------------------------------------------ loop
+    async def run(self, stop: asyncio.Event) -> None:
+        """Drain engine events until ``stop`` is set."""
+        while not stop.is_set():
+            self.poll()
+            try:
+                await asyncio.wait_for(stop.wait(), POLL_S)
+            except TimeoutError:
+                pass
+        self.poll()
+
+    def poll(self) -> None:
+        """Apply the engine's events to the live state and report new underruns."""
+        for event in self.engine.poll_events():
+            if isinstance(event, PadStateChanged):
+                self.pad_states[event.pad] = event.state
+            elif isinstance(event, TempoChanged):
+                self.tempo_bpm = event.tempo_bpm
+            elif isinstance(event, BufferReleased):
+                pass    # dropping the event frees the buffer here, off the audio thread
+        underruns = self.audio.stats.underruns
+        if underruns > self._reported_underruns:
+            log.warning("audio underruns: %d (+%d)", underruns, underruns - self._reported_underruns)
+            self._reported_underruns = underruns
+
+    # ------------------------------------------------------------------ reports
+    def health(self) -> dict:
+        """The ``/api/health`` document."""
+        stats = self.audio.stats
+        status = self.engine.status
+        return {
+            "status": "ok",
+            "version": __version__,
+            "audio_backend": self.info.audio_backend,
+            "sample_rate": self.info.sample_rate,
+            "block_frames": self.audio.block_frames,
+            "underruns": stats.underruns,
+            "audio_faults": stats.faults,
+            "dsp_load": round(stats.recent_dsp_load(), 4),
+            "uptime_s": round(time.monotonic() - self._started_s, 3),
+            "project": self.info.project_name,
+            "tempo_bpm": round(float(status[Status.TEMPO_BPM]), 3),
+            "beat": round(float(status[Status.BEAT]), 3),
+            "pads_playing": sum(state in (PadState.PLAYING, PadState.STOPPING) for state in self.pad_states),
+            "warnings": list(self.info.warnings),
+        }

@@ -1,0 +1,44 @@
+"""HTTP routes. Handlers run on the control loop (uvicorn serves on the same asyncio loop as the session),
+so they may read and change the session directly; they never block.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from pydantic import BaseModel
+
+from groovebox import __version__
+from groovebox.control.session import Session
+
+__all__ = ["create_app", "Health"]
+
+
+class Health(BaseModel):
+    """Liveness and audio health of the daemon."""
+
+    status: str
+    version: str
+    audio_backend: str
+    sample_rate: int
+    block_frames: int
+    underruns: int
+    audio_faults: int
+    dsp_load: float
+    uptime_s: float
+    project: str
+    tempo_bpm: float
+    beat: float
+    pads_playing: int
+    warnings: list[str]
+
+
+def create_app(session: Session) -> FastAPI:
+    """The FastAPI application for ``session``. OpenAPI at ``/docs``."""
+    app = FastAPI(title="PromptLoop groovebox", version=__version__)
+
+    @app.get("/api/health", response_model=Health, tags=["system"])
+    def health() -> dict:
+        """Version, audio backend, sample rate, block size, underruns, DSP load and uptime. No token needed."""
+        return session.health()
+
+    return app
