@@ -69,8 +69,10 @@ class Session:
     def tap(self) -> float | None:
         """Tap tempo; sets the tempo once two taps are in and returns it."""
         tempo_bpm = self._tap.tap(time.monotonic())
-        if tempo_bpm is not None:
-            self.set_tempo(round(tempo_bpm, 2))
+        if tempo_bpm is None:
+            return None
+        tempo_bpm = round(tempo_bpm, 2)
+        self.set_tempo(tempo_bpm)
         return tempo_bpm
 
     # ------------------------------------------------------------------ loop

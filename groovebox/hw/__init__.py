@@ -6,6 +6,7 @@ tests and benchmarks.
 """
 
 from groovebox.hw.audio import (
+    BACKEND_KINDS,
     AudioBackend,
     AudioError,
     AudioStats,
@@ -18,6 +19,7 @@ from groovebox.hw.audio import (
 )
 
 __all__ = [
+    "BACKEND_KINDS",
     "AudioBackend",
     "AudioError",
     "AudioStats",

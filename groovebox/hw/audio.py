@@ -36,6 +36,7 @@ from collections.abc import Callable
 import numpy as np
 
 __all__ = [
+    "BACKEND_KINDS",
     "AudioBackend",
     "AudioError",
     "AudioStats",
@@ -238,7 +239,7 @@ class PortAudioBackend(AudioBackend):
             self._stream = None
 
 
-def _default_output_problem(sd, device: str | int | None) -> str | None:
+def _output_device_problem(sd, device: str | int | None) -> str | None:
     """Why PortAudio has no usable output ``device`` (None = the default), or None if it has one."""
     try:
         sd.query_devices(_device_arg(device), kind="output")
@@ -276,6 +277,16 @@ def list_audio_devices() -> list[dict]:
 # --- JACK (JACK-Client) --------------------------------------------------------------------------------
 
 
+def _import_jack():
+    """Import JACK-Client without ever letting libjack start a server; AudioError if libjack is missing."""
+    os.environ.setdefault("JACK_NO_START_SERVER", "1")
+    try:
+        import jack
+    except OSError as exc:  # JACK-Client raises OSError when libjack is missing
+        raise AudioError(f"libjack is not available ({exc}); install libjack-jackd2-0") from exc
+    return jack
+
+
 class JackBackend(AudioBackend):
     """A JACK client with ports ``out_1``/``out_2``, optionally connected to the physical playback ports.
 
@@ -300,28 +311,30 @@ class JackBackend(AudioBackend):
         self._render: Renderer | None = None
 
     def _start(self, render: Renderer) -> None:
+        jack = _import_jack()
         self._render = render
-        self._client = self._open_client()
+        self._client = self._open_client(jack)
         try:
-            self._check_sample_rate()
-            self._prepare(self._client.blocksize)
-            self._ports = [self._client.outports.register(f"out_{n}") for n in (1, 2)]
-            self._client.set_process_callback(self._process)
-            self._client.set_blocksize_callback(self._prepare)
-            self._client.set_xrun_callback(self._xrun)
-            self._client.activate()
-            if self.autoconnect:
-                self._connect_playback()
-        except Exception:
+            self._set_up_client()
+        except AudioError:
             self._stop()
             raise
+        except jack.JackError as exc:
+            self._stop()
+            raise AudioError(f"cannot set up JACK client {self.client_name!r}: {exc}") from exc
 
-    def _open_client(self):
-        os.environ.setdefault("JACK_NO_START_SERVER", "1")
-        try:
-            import jack
-        except OSError as exc:
-            raise AudioError(f"libjack is not available ({exc}); install libjack-jackd2-0") from exc
+    def _set_up_client(self) -> None:
+        self._check_sample_rate()
+        self._prepare(self._client.blocksize)
+        self._ports = [self._client.outports.register(f"out_{n}") for n in (1, 2)]
+        self._client.set_process_callback(self._process)
+        self._client.set_blocksize_callback(self._prepare)
+        self._client.set_xrun_callback(self._xrun)
+        self._client.activate()
+        if self.autoconnect:
+            self._connect_playback()
+
+    def _open_client(self, jack):
         try:
             return jack.Client(self.client_name, no_start_server=True, servername=self.server_name)
         except jack.JackOpenError as exc:
@@ -447,7 +460,7 @@ def open_audio(
     if kind == "auto":
         return _open_auto(sample_rate, block_frames, device)
     if kind == "portaudio":
-        problem = _default_output_problem(_import_sounddevice(), device)
+        problem = _output_device_problem(_import_sounddevice(), device)
         if problem:
             raise AudioError(problem)
         return PortAudioBackend(sample_rate, block_frames, device)
@@ -464,7 +477,7 @@ def open_audio(
 
 def _open_auto(sample_rate: int, block_frames: int, device: str | None) -> AudioBackend:
     try:
-        problem = _default_output_problem(_import_sounddevice(), device)
+        problem = _output_device_problem(_import_sounddevice(), device)
     except AudioError as exc:
         problem = str(exc)
     if problem:

@@ -35,9 +35,16 @@ import time
 
 import numpy as np
 
-from groovebox.hw.audio import rescan_portaudio
+from groovebox.hw.audio import _import_jack, rescan_portaudio
 
-__all__ = ["DummyJackServer", "JackRecorder", "JackServerError", "client_output_ports", "disconnect_from_system"]
+__all__ = [
+    "DummyJackServer",
+    "JackRecorder",
+    "JackServerError",
+    "client_output_ports",
+    "disconnect_from_system",
+    "port_connections",
+]
 
 _server_numbers = itertools.count(1)
 _ENV_KEYS = ("JACK_DEFAULT_SERVER", "JACK_NO_START_SERVER")
@@ -162,13 +169,6 @@ class DummyJackServer:
         self.stop()
 
 
-def _import_jack():
-    os.environ.setdefault("JACK_NO_START_SERVER", "1")
-    import jack
-
-    return jack
-
-
 def _open_client(name: str, server_env: dict[str, str]):
     jack = _import_jack()
     try:
@@ -258,6 +258,15 @@ def client_output_ports(client_name: str, server_env: dict[str, str]) -> list[st
     client = _open_client(f"{client_name}-lister", server_env)
     try:
         return [port.name for port in client.get_ports(f"^{re.escape(client_name)}:", is_output=True, is_audio=True)]
+    finally:
+        client.close()
+
+
+def port_connections(port_name: str, server_env: dict[str, str]) -> list[str]:
+    """Names of the ports connected to ``port_name`` (e.g. ``"groovebox:out_1"``)."""
+    client = _open_client("connections-lister", server_env)
+    try:
+        return [port.name for port in client.get_all_connections(port_name)]
     finally:
         client.close()
 

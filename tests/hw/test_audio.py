@@ -18,7 +18,7 @@ from groovebox.hw import (
     list_audio_devices,
     open_audio,
 )
-from groovebox.hw.jackserver import client_output_ports
+from groovebox.hw.jackserver import client_output_ports, port_connections
 
 SAMPLE_RATE = 48000
 SINE_HZ = 440.0
@@ -123,23 +123,13 @@ def test_auto_picks_portaudio_when_jack_has_a_device(jack_server):
 JACK_PORTS = ["groovebox:out_1", "groovebox:out_2"]
 
 
-def connections_of(port_name: str) -> list[str]:
-    import jack  # needs libjack; imported here so the tests without JACK still collect
-
-    client = jack.Client("connections", no_start_server=True)
-    try:
-        return [port.name for port in client.get_all_connections(port_name)]
-    finally:
-        client.close()
-
-
 @pytest.mark.jack
 def test_jack_backend_plays_sine_and_autoconnects(jack_server, jack_recorder):
     with open_audio("jack", block_frames=128) as audio:
         audio.start(Sine())
         assert audio.block_frames == jack_server.block_frames  # the server's block size wins
         frames = jack_recorder(JACK_PORTS).record(0.8)
-        assert "system:playback_2" in connections_of("groovebox:out_2")
+        assert "system:playback_2" in port_connections("groovebox:out_2", jack_server.env)
     assert_is_sine(frames)
     assert audio.stats.faults == 0
 

@@ -1,6 +1,7 @@
 """The dummy JACK server and the recorder, checked with real jackd, jack tools and JACK-Client."""
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -15,11 +16,8 @@ from groovebox.hw.jackserver import (
     JackServerError,
     client_output_ports,
     disconnect_from_system,
+    port_connections,
 )
-
-
-def jack_lsp(env: dict[str, str], *args: str) -> str:
-    return subprocess.run(["jack_lsp", *args], env={**os.environ, **env}, capture_output=True, text=True).stdout
 
 
 def constant(left: float, right: float):
@@ -47,6 +45,8 @@ print("after", os.environ["JACK_DEFAULT_SERVER"], server._process.poll() is not 
 """
 
 
+@pytest.mark.jack
+@pytest.mark.skipif(shutil.which("jackd") is None, reason="jackd is not installed (apt-get install jackd2)")
 def test_second_server_applies_and_restores_env_in_a_fresh_process():
     """A fresh process, because libjack misbehaves with clients on two servers (see jackserver's docstring).
 
@@ -99,9 +99,9 @@ def test_recorder_names_the_ports_it_could_not_find(jack_server):
 def test_disconnect_from_system_unwires_a_client(jack_server):
     with JackBackend(autoconnect=True, client_name="wired") as audio:
         audio.start(constant(0.0, 0.0))
-        assert "system:playback_1" in jack_lsp(jack_server.env, "-c")
+        assert port_connections("wired:out_1", jack_server.env) == ["system:playback_1"]
         disconnect_from_system("wired", jack_server.env)
-        assert "system:playback_1" not in jack_lsp(jack_server.env, "-c").split("wired:out_1")[1].split("wired:out_2")[0]
+        assert port_connections("wired:out_1", jack_server.env) == []
 
 
 @pytest.mark.jack
@@ -110,7 +110,6 @@ def test_xruns_are_counted_by_server_and_backend(jack_server):
     with JackBackend(autoconnect=False, client_name="slow") as slow:
         slow.start(lambda out, frames: time.sleep(0.03))  # 30 ms per 5.3 ms block
         deadline_s = time.monotonic() + 5
-        while jack_server.xruns == xruns_before and time.monotonic() < deadline_s:
+        while not (jack_server.xruns > xruns_before and slow.stats.underruns > 0):
+            assert time.monotonic() < deadline_s, (jack_server.xruns - xruns_before, slow.stats.underruns)
             time.sleep(0.05)
-    assert jack_server.xruns > xruns_before
-    assert slow.stats.underruns > 0
