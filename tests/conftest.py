@@ -3,7 +3,8 @@
 ``jack_server`` (session) starts ``jackd -d dummy`` under a unique name and points this process at it
 (``JACK_DEFAULT_SERVER``, ``JACK_NO_START_SERVER=1``, PortAudio re-scanned), so sounddevice's default output
 is the server's "system" device and JACK-Client clients open on it. It skips only when jackd is not
-installed. ``jack_recorder`` records what another client plays::
+installed. Keep to this one server in-process: libjack misbehaves with clients on two servers, so a test that
+needs another server runs it in a subprocess. ``jack_recorder`` records what another client plays::
 
     def test_plays(jack_server, jack_recorder):
         with open_audio("portaudio") as audio:

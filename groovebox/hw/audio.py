@@ -86,12 +86,14 @@ class AudioStats:
 
     def recent_dsp_load(self, blocks: int = 64) -> float:
         """Mean DSP load of the last ``blocks`` callbacks (64 blocks of 256 frames is about 0.34 s)."""
+        loads = self.recent_loads(blocks)
+        return float(loads.mean()) if len(loads) else 0.0
+
+    def recent_loads(self, blocks: int) -> np.ndarray:
+        """The DSP loads of the last ``blocks`` callbacks (at most ``history``), oldest first; a copy."""
         count = min(blocks, self.callbacks, len(self._loads))
-        if count == 0:
-            return 0.0
         last = self.callbacks % len(self._loads)
-        indices = np.arange(last - count, last) % len(self._loads)
-        return float(self._loads[indices].mean())
+        return self._loads[np.arange(last - count, last) % len(self._loads)]
 
     def _stored_loads(self) -> np.ndarray:
         return self._loads[: min(self.callbacks, len(self._loads))].copy()

@@ -57,7 +57,9 @@ class JackServerError(RuntimeError):
 class DummyJackServer:
     """``jackd --no-realtime -S -d dummy`` under a unique name, stopped on exit.
 
-    ``-S`` (synchronous mode) gave the fewest xruns on a loaded 2-core VM. Use as a context manager::
+    ``synchronous`` adds ``-S``, which the environment check found gave the fewest xruns; here, with two busy
+    loops for 5 s, it made no difference (6 xruns either way). Under ``-S`` PortAudio reports 0 s latency;
+    use ``synchronous=False`` to see one period. Use as a context manager::
 
         with DummyJackServer() as server:
             server.apply_env()           # this process's clients (and PortAudio) now use it
@@ -125,14 +127,12 @@ class DummyJackServer:
 
     def _wait_until_ready(self) -> None:
         waited = subprocess.run(
-            ["jack_wait", "-s", self.name, "-w", "-t", "5"], capture_output=True, text=True, env=self._env_for_tools(),
+            ["jack_wait", "-s", self.name, "-w", "-t", "5"],
+            capture_output=True, text=True, env={**os.environ, **self.env},
         )
         if waited.returncode != 0 or self._process.poll() is not None:
             self.stop()
             raise JackServerError(f"jackd {self.name!r} did not start:\n{self.log_tail}")
-
-    def _env_for_tools(self) -> dict[str, str]:
-        return {**os.environ, **self.env}
 
     def apply_env(self) -> None:
         """Point this process's JACK clients (JACK-Client and PortAudio) at this server until ``stop()``."""
