@@ -26,7 +26,7 @@ from groovebox.engine.events import BufferReleased, PadState, PadStateChanged, S
 from groovebox.engine.master import LATENCY_FRAMES, MasterChain
 from groovebox.engine.metronome import Metronome
 from groovebox.engine.pad import NOT_DUE, PadSlot, Tail
-from groovebox.engine.voice import Playhead, Scratch
+from groovebox.engine.voice import Scratch
 from groovebox.transport.clock import TempoClock
 
 __all__ = ["Engine"]
@@ -48,8 +48,7 @@ class Engine:
         self._tails = [Tail(DECLICK_FRAMES) for _ in range(2 * pads)]
         self._scratch = Scratch(max_block_frames)
         self._mix = np.zeros((max_block_frames, 2), np.float32)
-        fade = 1.0 - np.arange(1, DECLICK_FRAMES + 1, dtype=np.float32) / DECLICK_FRAMES
-        self._fade = np.repeat(fade[:, None], 2, axis=1)
+        self._fade = 1.0 - np.arange(1, DECLICK_FRAMES + 1, dtype=np.float32) / DECLICK_FRAMES
         self.master = MasterChain(sample_rate, max_block_frames, ceiling_db=ceiling_db)
         self.metronome = Metronome(sample_rate)
         self.frame = 0
@@ -139,7 +138,7 @@ class Engine:
         for pad in self.pads:
             if pad.playing:
                 pad.playhead.read(voice, at, n, self._scratch)
-                np.multiply(voice, pad.gains[:n], out=voice)
+                np.multiply(voice, pad.gains.frames(at, n, self._scratch.arange32), out=voice)
                 np.add(mix, voice, out=mix)
         for tail in self._tails:
             if tail.active:
@@ -161,10 +160,13 @@ class Engine:
             tail.active = False
             tail.playhead.audio = None
 
-    def _fade_out(self, playhead: Playhead, gains: np.ndarray, at: int) -> None:
+    def _fade_out(self, pad: PadSlot, at: int) -> None:
+        """Hand the pad's current sound to a tail that fades it out from ``at``."""
         tail = self._free_tail()
-        tail.playhead.copy_from(playhead)
-        np.multiply(self._fade, gains[:DECLICK_FRAMES], out=tail.curve)
+        tail.playhead.copy_from(pad.playhead)
+        left, right = pad.gains.at(at)
+        np.multiply(self._fade, left, out=tail.curve[:, 0])
+        np.multiply(self._fade, right, out=tail.curve[:, 1])
         tail.fade_start = at
         tail.active = True
 
@@ -182,9 +184,9 @@ class Engine:
         pad.clear_start()
         pad.clear_stop()
         if pad.playing:
-            self._fade_out(pad.playhead, pad.gains, at)
+            self._fade_out(pad, at)
         self._choke(pad, at)
-        pad.update_gains()
+        pad.gains.jump(pad.target_gains())
         pad.playhead.start(pad.audio, pad.region_start, pad.region_frames, pad.looping, at,
                            pad.rate(self.clock.tempo_bpm))
         pad.playing = True
@@ -196,7 +198,7 @@ class Engine:
     def _stop(self, pad: PadSlot, at: int, fade: bool = True) -> None:
         pad.clear_stop()
         if pad.playing and fade:
-            self._fade_out(pad.playhead, pad.gains, at)
+            self._fade_out(pad, at)
         pad.playing = False
         if pad.start_due != NOT_DUE:
             self._set_state(pad, PadState.QUEUED, at, pad.start_due)
@@ -282,14 +284,14 @@ class Engine:
         beats_in = None
         if pad.playing:
             beats_in = pad.playhead.position_at(at) * pad.native_bpm / (60.0 * self.sample_rate)
-            self._fade_out(pad.playhead, pad.gains, at)
+            self._fade_out(pad, at)
         pad.audio = command.audio
         pad.native_bpm = command.native_bpm
         pad.launch_mode = LaunchMode(command.launch_mode)
         pad.choke_group = command.choke_group
         pad.quantize = command.quantize
         pad.set_region(command.region_start_frame, command.region_end_frame)
-        pad.set_mix(command.volume, command.pan)
+        pad.set_mix(command.volume, command.pan, at)
         if beats_in is not None:
             self._continue_in_phase(pad, beats_in, at)
         elif pad.state == PadState.EMPTY:
@@ -312,7 +314,7 @@ class Engine:
         if pad.audio is None:
             return
         if pad.playing:
-            self._fade_out(pad.playhead, pad.gains, at)
+            self._fade_out(pad, at)
         pad.playing = False
         pad.clear_start()
         pad.clear_stop()
@@ -407,7 +409,7 @@ def _set_metronome(engine: Engine, command: c.SetMetronome, at: int) -> None:
 
 
 def _set_mix(engine: Engine, command: c.SetPadMix, at: int) -> None:
-    engine.pads[command.pad].set_mix(min(1.0, max(0.0, command.volume)), command.pan)
+    engine.pads[command.pad].set_mix(min(1.0, max(0.0, command.volume)), command.pan, at)
 
 
 def _stop_one(engine: Engine, command: c.StopPad, at: int) -> None:

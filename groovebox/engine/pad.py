@@ -13,7 +13,8 @@ import numpy as np
 
 from groovebox.engine.commands import LaunchMode
 from groovebox.engine.events import PadState
-from groovebox.engine.voice import Playhead, pan_gains
+from groovebox.engine.gain import GainRamp, pan_gains
+from groovebox.engine.voice import Playhead
 
 __all__ = ["PadSlot", "Tail"]
 
@@ -36,7 +37,7 @@ class PadSlot:
         self.native_bpm = 120.0
         self.volume = 1.0
         self.pan = 0.0
-        self.gains = np.ones((max_block_frames, 2), np.float32)
+        self.gains = GainRamp(max_block_frames)
         self.velocity = 1.0
         self.launch_mode = LaunchMode.TOGGLE
         self.choke_group = 0
@@ -50,14 +51,18 @@ class PadSlot:
     def looping(self) -> bool:
         return self.launch_mode != LaunchMode.ONE_SHOT
 
-    def set_mix(self, volume: float, pan: float) -> None:
+    def set_mix(self, volume: float, pan: float, at_frame: int) -> None:
+        """New volume/pan: glides while the pad sounds, applies at once otherwise."""
         self.volume = volume
         self.pan = pan
-        self.update_gains()
+        if self.playing:
+            self.gains.glide(self.target_gains(), at_frame)
+        else:
+            self.gains.jump(self.target_gains())
 
-    def update_gains(self) -> None:
+    def target_gains(self) -> tuple[float, float]:
         velocity = self.velocity if self.launch_mode == LaunchMode.ONE_SHOT else 1.0
-        pan_gains(self.volume * velocity, self.pan, self.gains)
+        return pan_gains(self.volume * velocity, self.pan)
 
     def set_region(self, start_frame: int, end_frame: int) -> None:
         """Clamp the loop region to the audio; ``end_frame`` 0 means the end of the audio."""
@@ -83,7 +88,7 @@ class PadSlot:
 class Tail:
     """A sound fading out after a stop, retrigger or choke, so that nothing clicks.
 
-    ``curve`` is the fade multiplied by the pad's gains, (fade frames, 2).
+    ``curve`` is the fade multiplied by the pad's gains at the moment it started, (fade frames, 2).
     """
 
     __slots__ = ("active", "playhead", "curve", "fade_start")

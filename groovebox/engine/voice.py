@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-__all__ = ["Scratch", "Playhead", "pan_gains"]
+__all__ = ["Scratch", "Playhead"]
 
 
 class Scratch:
@@ -22,6 +22,7 @@ class Scratch:
     def __init__(self, max_block_frames: int) -> None:
         n = max_block_frames
         self.arange = np.arange(n, dtype=np.float64)
+        self.arange32 = np.arange(n, dtype=np.float32)
         self.pos = np.zeros(n, np.float64)
         self.floor = np.zeros(n, np.float64)
         self.frac = np.zeros((n, 2), np.float32)   # same shape as the audio: broadcasting would allocate
@@ -29,16 +30,6 @@ class Scratch:
         self.i1 = np.zeros(n, np.int64)
         self.voice = np.zeros((n, 2), np.float32)
         self.other = np.zeros((n, 2), np.float32)
-
-
-def pan_gains(volume: float, pan: float, out: np.ndarray) -> None:
-    """Constant-power pan normalised to unity at centre: fills ``out`` (frames, 2) with (left, right) gains.
-
-    The gains are stored per frame because numpy allocates a buffer when it broadcasts a (2,) operand.
-    """
-    angle = (min(1.0, max(-1.0, pan)) + 1.0) * math.pi / 4.0
-    out[:, 0] = volume * math.cos(angle) * math.sqrt(2.0)
-    out[:, 1] = volume * math.sin(angle) * math.sqrt(2.0)
 
 
 class Playhead:

@@ -218,3 +218,17 @@ def test_status_reports_position_and_meters(make_engine):
     assert engine.status[Status.BEAT] == pytest.approx((48000 + engine.latency_frames) / 24000)
     assert engine.status[Status.PEAK_L] == pytest.approx(0.5)
     assert engine.status[Status.RMS_R] == pytest.approx(0.5)
+
+
+def test_volume_and_pan_changes_while_playing_glide_without_clicks(make_engine):
+    engine = make_engine(quantize=c.Quantize.OFF)
+    engine.post(c.LoadPad(0, dc_audio(SR, 0.5), 120.0, volume=1.0))
+    first = render_offline(engine, 2560, 256, [c.PressPad(0, at_frame=0)])
+    engine.post(c.SetPadMix(0, volume=0.2, pan=1.0))
+    rest = np.zeros((4096, 2), np.float32)
+    for start in range(0, 4096, 256):
+        engine.render(rest[start:start + 256], 256)
+    out = np.concatenate([first, rest])
+    steps = np.abs(np.diff(out, axis=0)).max()
+    assert steps < 0.5 * np.sqrt(2) / 480 * 1.01          # a 10 ms glide, never a jump
+    np.testing.assert_allclose(out[-1], [0.0, 0.2 * 0.5 * np.sqrt(2)], atol=1e-6)
