@@ -112,3 +112,18 @@ def test_bench_soak_runs_the_daemon_on_its_own_jack_server(jack_server):
     measured = json.loads(result.stdout.strip().splitlines()[-1])
     assert set(measured) == {"seconds", "block_frames", "underruns", "jack_xruns", "dsp_load_p999"}
     assert measured["dsp_load_p999"] > 0             # audio really ran with the pads playing
+
+
+def test_run_refuses_a_bad_config_at_start_with_the_field_path(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[audio]\nblock_frames = 99999\n")
+    result = groovebox("run", "--config", str(bad), "--data-dir", str(tmp_path))
+    assert result.returncode == 2
+    assert "bad.toml: audio.block_frames: Input should be less than or equal to 2048" in result.stderr
+    result = groovebox("run", "--web", "nonsense", "--data-dir", str(tmp_path))
+    assert result.returncode == 2 and "HOST:PORT" in result.stderr
+
+
+def test_devices_lists_outputs_or_says_there_are_none(capsys):
+    assert main(["devices", "--json"]) == 0
+    assert isinstance(json.loads(capsys.readouterr().out)["audio"], list)
