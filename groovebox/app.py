@@ -12,6 +12,7 @@ import gc
 import logging
 import signal
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +30,8 @@ from groovebox.web import create_app
 __all__ = ["Daemon", "DaemonOptions", "run_daemon"]
 
 log = logging.getLogger(__name__)
+
+_FADE_OUT_S = 0.06      # the master volume glides to 0 in about 30 ms
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,8 @@ class Daemon:
         self.project, compiled = self._load_project()
         self.engine = Engine(sample_rate=settings.audio.sample_rate, max_block_frames=max(2048, settings.audio.block_frames),
                              tempo_bpm=compiled.tempo_bpm, beats_per_bar=compiled.beats_per_bar,
-                             pads=settings.engine.pads, ceiling_db=settings.engine.limiter_ceiling_db)
+                             pads=settings.engine.pads, ceiling_db=settings.engine.limiter_ceiling_db,
+                             master_volume=compiled.master_volume)
         for command in session_commands(compiled, settings.engine.metronome_volume):
             self.engine.post(command)
         self.audio: AudioBackend | None = None
@@ -117,9 +121,10 @@ class Daemon:
             raise OSError(f"web server could not listen on {self.settings.web.host}:{self.settings.web.port}")
 
     def close(self) -> None:
-        """Stop the audio; safe to call twice."""
+        """Fade the master out (so stopping the service does not pop), then stop the audio; safe to call twice."""
         if self.audio is not None:
-            self.engine.post(c.StopAll(quantized=False))
+            self.engine.post(c.SetMaster(0.0))
+            time.sleep(_FADE_OUT_S)
             self.audio.stop()
             self.audio = None
 

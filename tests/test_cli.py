@@ -127,3 +127,19 @@ def test_run_refuses_a_bad_config_at_start_with_the_field_path(tmp_path):
 def test_devices_lists_outputs_or_says_there_are_none(capsys):
     assert main(["devices", "--json"]) == 0
     assert isinstance(json.loads(capsys.readouterr().out)["audio"], list)
+
+
+def test_render_plays_the_last_launch_of_a_performance(tmp_path):
+    soundfile.write(tmp_path / "hit.wav", np.full((4800, 2), 0.5), 48000, subtype="FLOAT")
+    project = {"bpm": 120, "quantizeGrid": "1 bar", "pads": [
+        {"padIndex": 0, "audioPath": "hit.wav", "launchMode": "oneShot", "volume": 1.0},
+        {"padIndex": 1, "audioPath": "hit.wav", "launchMode": "toggle", "volume": 1.0}]}
+    (tmp_path / "p.json").write_text(json.dumps(project))
+    write_performance(tmp_path / "perf.mid", [(0.0, 0, True, 1.0), (0.5, 1, True, 1.0)])
+    assert main(["render", str(tmp_path / "p.json"), "--performance", str(tmp_path / "perf.mid"),
+                 "-o", str(tmp_path / "out.wav")]) == 0
+    audio, _ = soundfile.read(tmp_path / "out.wav")
+    level = 0.5 * 0.8                                          # masterVolume defaults to 0.8
+    np.testing.assert_allclose(audio[:4800], level, atol=1e-6)  # the one-shot on beat 1 rings out
+    np.testing.assert_allclose(audio[96000:96000 + 4800], level, atol=1e-6)  # the loop queued for bar 2 plays
+    assert len(audio) == 2 * 96000 + 128                       # ... and stops on bar 3 with a fade

@@ -10,9 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum
 
+import math
+from dataclasses import replace
+
 import numpy as np
 
 __all__ = [
+    "validated",
     "LaunchMode",
     "Quantize",
     "QUANTIZE_BEATS",
@@ -129,8 +133,11 @@ class StopPad:
 
 @dataclass(frozen=True, slots=True)
 class StopAll:
+    """Stop every pad (on the grid, or at once). ``one_shots=False`` lets one-shots ring out."""
+
     at_frame: int | None = None
     quantized: bool = True
+    one_shots: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,3 +190,69 @@ Command = (
     LoadPad | UnloadPad | PressPad | ReleasePad | StopPad | StopAll | SetPadMix | SetPadRegion | SetTempo
     | SetQuantize | SetMaster | SetMetronome | Locate
 )
+
+
+MIN_BPM = 10.0
+MAX_BPM = 1000.0
+
+
+def validated(command: Command, pads: int) -> Command:
+    """Check a command on the control thread so that nothing can raise or turn into NaN in ``render``.
+
+    Raises ``ValueError`` with a clear message; returns the command with enums normalised and gains clamped.
+    """
+    if hasattr(command, "pad") and not 0 <= command.pad < pads:
+        raise ValueError(f"pad index {command.pad} out of range 0..{pads - 1}")
+    if getattr(command, "at_frame", None) is not None and command.at_frame < 0:
+        raise ValueError("at_frame must not be negative")
+    check = _CHECKS.get(type(command))
+    return check(command) if check else command
+
+
+def _finite(name: str, value: float, low: float = -math.inf, high: float = math.inf) -> float:
+    if not isinstance(value, (int, float)) or not math.isfinite(value) or not low <= value <= high:
+        raise ValueError(f"{name} must be a finite number in [{low}, {high}], got {value!r}")
+    return float(value)
+
+
+def _unit(name: str, value: float) -> float:
+    return _finite(name, value, 0.0, 1.0)
+
+
+def _check_audio(audio: np.ndarray) -> None:
+    if not isinstance(audio, np.ndarray) or audio.dtype != np.float32 or audio.ndim != 2 or audio.shape[1] != 2:
+        raise ValueError("pad audio must be a float32 array of shape (frames, 2)")
+    if not audio.flags.c_contiguous or len(audio) == 0:
+        raise ValueError("pad audio must be C-contiguous and not empty")
+    if not np.isfinite(audio).all():
+        raise ValueError("pad audio contains NaN or infinite samples")
+
+
+def _check_region(command: LoadPad | SetPadRegion) -> LoadPad | SetPadRegion:
+    if command.region_start_frame < 0 or command.region_end_frame < 0:
+        raise ValueError("loop region frames must not be negative")
+    return command
+
+
+def _check_load(command: LoadPad) -> LoadPad:
+    _check_audio(command.audio)
+    _check_region(command)
+    if not 0 <= command.choke_group <= 16:
+        raise ValueError(f"choke_group must be 0..16, got {command.choke_group}")
+    return replace(command, native_bpm=_finite("native_bpm", command.native_bpm, MIN_BPM, MAX_BPM),
+                   volume=_unit("volume", command.volume), pan=_finite("pan", command.pan, -1.0, 1.0),
+                   launch_mode=LaunchMode(command.launch_mode),
+                   quantize=-1 if command.quantize == -1 else int(Quantize(command.quantize)))
+
+
+_CHECKS = {
+    LoadPad: _check_load,
+    PressPad: lambda cmd: replace(cmd, velocity=_unit("velocity", cmd.velocity)),
+    SetPadMix: lambda cmd: replace(cmd, volume=_unit("volume", cmd.volume), pan=_finite("pan", cmd.pan, -1.0, 1.0)),
+    SetPadRegion: _check_region,
+    SetTempo: lambda cmd: replace(cmd, tempo_bpm=_finite("tempo_bpm", cmd.tempo_bpm, MIN_BPM, MAX_BPM)),
+    SetQuantize: lambda cmd: replace(cmd, quantize=Quantize(cmd.quantize)),
+    SetMaster: lambda cmd: replace(cmd, volume=_unit("volume", cmd.volume)),
+    SetMetronome: lambda cmd: replace(cmd, volume=_unit("volume", cmd.volume)),
+    Locate: lambda cmd: replace(cmd, beat=_finite("beat", cmd.beat)),
+}

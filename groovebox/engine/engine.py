@@ -32,14 +32,14 @@ from groovebox.transport.clock import TempoClock
 __all__ = ["Engine"]
 
 DECLICK_FRAMES = 128
-_TIMED = (c.PressPad, c.ReleasePad, c.StopPad, c.StopAll, c.SetTempo, c.Locate)
 
 
 class Engine:
     """Mixes pads into a stereo float32 stream. See the module docstring for the threading rules."""
 
     def __init__(self, sample_rate: int = 48000, max_block_frames: int = 2048, tempo_bpm: float = 120.0,
-                 beats_per_bar: int = 4, pads: int = 16, ceiling_db: float = -0.3) -> None:
+                 beats_per_bar: int = 4, pads: int = 16, ceiling_db: float = -0.3,
+                 master_volume: float = 1.0) -> None:
         self.sample_rate = sample_rate
         self.max_block_frames = max_block_frames
         self.clock = TempoClock(sample_rate, tempo_bpm, beats_per_bar)
@@ -49,7 +49,7 @@ class Engine:
         self._scratch = Scratch(max_block_frames)
         self._mix = np.zeros((max_block_frames, 2), np.float32)
         self._fade = 1.0 - np.arange(1, DECLICK_FRAMES + 1, dtype=np.float32) / DECLICK_FRAMES
-        self.master = MasterChain(sample_rate, max_block_frames, ceiling_db=ceiling_db)
+        self.master = MasterChain(sample_rate, max_block_frames, ceiling_db=ceiling_db, volume=master_volume)
         self.metronome = Metronome(sample_rate)
         self.frame = 0
         self.status = np.zeros(Status.SIZE, np.float64)
@@ -58,7 +58,7 @@ class Engine:
         self._outbox: deque = deque(maxlen=4096)
         self._timed: list[tuple[int, int, c.Command]] = []
         self._sequence = count()
-        self._retired: list[tuple[int, np.ndarray]] = []
+        self._retired: deque[tuple[int, np.ndarray]] = deque()
 
     @property
     def latency_frames(self) -> int:
@@ -67,12 +67,9 @@ class Engine:
 
     # ----------------------------------------------------------------- control thread
     def post(self, command: c.Command) -> None:
-        """Queue a command for the next block (control thread only). Validates buffers here, not in render."""
-        if isinstance(command, c.LoadPad):
-            _check_audio(command.audio)
-        if hasattr(command, "pad") and not 0 <= command.pad < len(self.pads):
-            raise ValueError(f"pad index {command.pad} out of range 0..{len(self.pads) - 1}")
-        self._inbox.append(command)
+        """Queue a command for the next block (control thread only). Raises ValueError for a bad command:
+        everything is checked here so that nothing can fail inside ``render``."""
+        self._inbox.append(c.validated(command, len(self.pads)))
 
     def poll_events(self) -> list:
         """Take the events produced since the last call (control thread only)."""
@@ -83,7 +80,17 @@ class Engine:
 
     # ----------------------------------------------------------------- audio thread
     def render(self, out: np.ndarray, frames: int) -> None:
-        """Fill ``out[:frames]`` (float32, (frames, 2)) with the next block. Audio thread."""
+        """Fill ``out[:frames]`` (float32, (frames, 2)) with the next block. Audio thread.
+
+        Blocks longer than ``max_block_frames`` are rendered in pieces (the result is the same).
+        """
+        done = 0
+        while done < frames:
+            count_ = min(frames - done, self.max_block_frames)
+            self._render_block(out[done:done + count_], count_)
+            done += count_
+
+    def _render_block(self, out: np.ndarray, frames: int) -> None:
         start = self.frame
         end = start + frames
         mix = self._mix[:frames]
@@ -104,13 +111,15 @@ class Engine:
         self._write_status()
 
     def _drain_inbox(self, start: int) -> None:
+        """Untimed commands apply now; timed ones wait for their frame and then apply after the pad starts
+        and stops due on that frame, whichever block they arrived in (so renders are block-independent)."""
         while self._inbox:
             command = self._inbox.popleft()
-            at_frame = getattr(command, "at_frame", None) if isinstance(command, _TIMED) else None
-            if at_frame is None or at_frame <= start:
+            at_frame = getattr(command, "at_frame", None)
+            if at_frame is None:
                 self._apply(command, start)
             else:
-                bisect.insort(self._timed, (at_frame, next(self._sequence), command))
+                bisect.insort(self._timed, (max(at_frame, start), next(self._sequence), command))
 
     def _next_due(self, at: int, end: int) -> int:
         due = end
@@ -190,10 +199,18 @@ class Engine:
         pad.playhead.start(pad.audio, pad.region_start, pad.region_frames, pad.looping, at,
                            pad.rate(self.clock.tempo_bpm))
         pad.playing = True
-        if not pad.looping:
-            pad.stop_due = pad.playhead.end_frame()
-            pad.stop_is_end = True
+        self._schedule_natural_end(pad)
         self._set_state(pad, PadState.PLAYING, at)
+
+    def _schedule_natural_end(self, pad: PadSlot) -> None:
+        """A one-shot stops where its region ends (recomputed after tempo or region changes)."""
+        if pad.looping:
+            if pad.stop_is_end:
+                pad.clear_stop()
+            return
+        pad.stop_due = pad.playhead.end_frame()
+        pad.stop_beat = math.nan
+        pad.stop_is_end = True
 
     def _stop(self, pad: PadSlot, at: int, fade: bool = True) -> None:
         pad.clear_stop()
@@ -220,10 +237,10 @@ class Engine:
         self._set_state(pad, PadState.QUEUED, pressed_at, pad.start_due)
 
     def _schedule_stop(self, pad: PadSlot, pressed_at: int, quantized: bool = True) -> None:
-        if quantized:
-            pad.stop_due, pad.stop_beat = self._grid_after(pad, pressed_at)
-        else:
-            pad.stop_due, pad.stop_beat = pressed_at, math.nan
+        due, beat = self._grid_after(pad, pressed_at) if quantized else (pressed_at, math.nan)
+        if pad.stop_is_end and pad.stop_due <= due:
+            return                                   # a one-shot that ends by itself first
+        pad.stop_due, pad.stop_beat = due, beat
         pad.stop_is_end = False
         self._set_state(pad, PadState.STOPPING, pressed_at, pad.stop_due)
 
@@ -243,7 +260,7 @@ class Engine:
         pad = self.pads[command.pad]
         if pad.state == PadState.EMPTY:
             return
-        pad.velocity = min(1.0, max(0.0, command.velocity))
+        pad.velocity = command.velocity
         if pad.launch_mode in (LaunchMode.TRIGGER, LaunchMode.ONE_SHOT):
             self._schedule_start(pad, at)
         elif pad.state == PadState.QUEUED:
@@ -267,6 +284,7 @@ class Engine:
             self._schedule_stop(pad, at, quantized=False)
 
     def _stop_pad(self, pad: PadSlot, at: int, quantized: bool) -> None:
+        """Cancel a queued start and stop the sound (on the grid when ``quantized``)."""
         if pad.start_due != NOT_DUE:
             self._cancel_start(pad, at)
         if pad.playing and pad.state != PadState.STOPPING:
@@ -274,9 +292,7 @@ class Engine:
 
     # ----------------------------------------------------------------- commands
     def _apply(self, command: c.Command, at: int) -> None:
-        handler = _HANDLERS.get(type(command))
-        if handler is not None:
-            handler(self, command, at)
+        getattr(self, _HANDLERS[type(command)])(command, at)
 
     def _load(self, command: c.LoadPad, at: int) -> None:
         pad = self.pads[command.pad]
@@ -287,7 +303,7 @@ class Engine:
             self._fade_out(pad, at)
         pad.audio = command.audio
         pad.native_bpm = command.native_bpm
-        pad.launch_mode = LaunchMode(command.launch_mode)
+        pad.launch_mode = command.launch_mode
         pad.choke_group = command.choke_group
         pad.quantize = command.quantize
         pad.set_region(command.region_start_frame, command.region_end_frame)
@@ -303,11 +319,13 @@ class Engine:
         """A playing pad got new audio: carry on from the same beat inside the loop."""
         pad.playhead.start(pad.audio, pad.region_start, pad.region_frames, pad.looping, at,
                            pad.rate(self.clock.tempo_bpm))
-        position = beats_in * 60.0 * self.sample_rate / pad.native_bpm
+        self._reposition(pad, beats_in * 60.0 * self.sample_rate / pad.native_bpm, at)
+
+    def _reposition(self, pad: PadSlot, position: float, at: int) -> None:
+        """Continue a playing pad from ``position`` (frames into its region) at ``at``."""
+        pad.playhead.anchor_frame = at
         pad.playhead.anchor_pos = math.fmod(position, pad.region_frames) if pad.looping else position
-        if not pad.looping:
-            pad.stop_due = pad.playhead.end_frame()
-            pad.stop_is_end = True
+        self._schedule_natural_end(pad)
 
     def _unload(self, command: c.UnloadPad, at: int) -> None:
         pad = self.pads[command.pad]
@@ -332,10 +350,7 @@ class Engine:
         if pad.playing:
             pad.playhead.region_start = pad.region_start
             pad.playhead.region_frames = pad.region_frames
-            pad.playhead.anchor_frame = at
-            pad.playhead.anchor_pos = math.fmod(position, pad.region_frames) if pad.looping else position
-            if not pad.looping:
-                pad.stop_due = pad.playhead.end_frame()
+            self._reposition(pad, position, at)
 
     def _set_tempo(self, command: c.SetTempo, at: int) -> None:
         self.clock.set_tempo(command.tempo_bpm, at)
@@ -343,7 +358,7 @@ class Engine:
             if pad.playing:
                 pad.playhead.reanchor(at, pad.rate(self.clock.tempo_bpm))
                 if pad.stop_is_end:
-                    pad.stop_due = pad.playhead.end_frame()
+                    self._schedule_natural_end(pad)
             self._regrid(pad)
         self._outbox.append(TempoChanged(self.clock.tempo_bpm, at))
 
@@ -362,6 +377,27 @@ class Engine:
             if pad.stop_due != NOT_DUE and not math.isnan(pad.stop_beat):
                 pad.stop_due, pad.stop_beat = self._grid_after(pad, at)
 
+    def _set_quantize(self, command: c.SetQuantize, at: int) -> None:
+        self.quantize = command.quantize
+
+    def _set_master(self, command: c.SetMaster, at: int) -> None:
+        self.master.volume_target = command.volume
+
+    def _set_metronome(self, command: c.SetMetronome, at: int) -> None:
+        self.metronome.enabled = command.enabled
+        self.metronome.volume = command.volume
+
+    def _set_mix(self, command: c.SetPadMix, at: int) -> None:
+        self.pads[command.pad].set_mix(command.volume, command.pan, at)
+
+    def _stop_one(self, command: c.StopPad, at: int) -> None:
+        self._stop_pad(self.pads[command.pad], at, command.quantized)
+
+    def _stop_all(self, command: c.StopAll, at: int) -> None:
+        for pad in self.pads:
+            if command.one_shots or pad.looping:
+                self._stop_pad(pad, at, command.quantized)
+
     # ----------------------------------------------------------------- events and status
     def _set_state(self, pad: PadSlot, state: PadState, at: int, due: int = -1) -> None:
         pad.state = state
@@ -372,7 +408,7 @@ class Engine:
 
     def _release_retired(self) -> None:
         while self._retired and self._retired[0][0] <= self.frame:
-            self._outbox.append(BufferReleased(self._retired.pop(0)[1]))
+            self._outbox.append(BufferReleased(self._retired.popleft()[1]))
 
     def _write_status(self) -> None:
         status = self.status
@@ -386,53 +422,18 @@ class Engine:
         status[Status.GAIN_REDUCTION_DB] = self.master.gain_reduction_db
 
 
-def _check_audio(audio: np.ndarray) -> None:
-    if not isinstance(audio, np.ndarray) or audio.dtype != np.float32 or audio.ndim != 2 or audio.shape[1] != 2:
-        raise ValueError("pad audio must be a float32 array of shape (frames, 2)")
-    if not audio.flags.c_contiguous or len(audio) == 0:
-        raise ValueError("pad audio must be C-contiguous and not empty")
-    if not np.isfinite(audio).all():
-        raise ValueError("pad audio contains NaN or infinite samples")
-
-
-def _set_quantize(engine: Engine, command: c.SetQuantize, at: int) -> None:
-    engine.quantize = Quantize(command.quantize)
-
-
-def _set_master(engine: Engine, command: c.SetMaster, at: int) -> None:
-    engine.master.volume_target = min(1.0, max(0.0, command.volume))
-
-
-def _set_metronome(engine: Engine, command: c.SetMetronome, at: int) -> None:
-    engine.metronome.enabled = command.enabled
-    engine.metronome.volume = min(1.0, max(0.0, command.volume))
-
-
-def _set_mix(engine: Engine, command: c.SetPadMix, at: int) -> None:
-    engine.pads[command.pad].set_mix(min(1.0, max(0.0, command.volume)), command.pan, at)
-
-
-def _stop_one(engine: Engine, command: c.StopPad, at: int) -> None:
-    engine._stop_pad(engine.pads[command.pad], at, command.quantized)
-
-
-def _stop_all(engine: Engine, command: c.StopAll, at: int) -> None:
-    for pad in engine.pads:
-        engine._stop_pad(pad, at, command.quantized)
-
-
 _HANDLERS = {
-    c.LoadPad: Engine._load,
-    c.UnloadPad: Engine._unload,
-    c.PressPad: Engine._press,
-    c.ReleasePad: Engine._release,
-    c.StopPad: _stop_one,
-    c.StopAll: _stop_all,
-    c.SetPadMix: _set_mix,
-    c.SetPadRegion: Engine._set_region,
-    c.SetTempo: Engine._set_tempo,
-    c.SetQuantize: _set_quantize,
-    c.SetMaster: _set_master,
-    c.SetMetronome: _set_metronome,
-    c.Locate: Engine._locate,
+    c.LoadPad: "_load",
+    c.UnloadPad: "_unload",
+    c.PressPad: "_press",
+    c.ReleasePad: "_release",
+    c.StopPad: "_stop_one",
+    c.StopAll: "_stop_all",
+    c.SetPadMix: "_set_mix",
+    c.SetPadRegion: "_set_region",
+    c.SetTempo: "_set_tempo",
+    c.SetQuantize: "_set_quantize",
+    c.SetMaster: "_set_master",
+    c.SetMetronome: "_set_metronome",
+    c.Locate: "_locate",
 }

@@ -65,10 +65,12 @@ class GainRamp:
             np.multiply(ramp, 1.0 / GLIDE_FRAMES, out=ramp)
             np.minimum(ramp, 1.0, out=ramp)
             np.maximum(ramp, 0.0, out=ramp)
+            settled = max(0, self.glide_until - at_frame)
             for channel in (0, 1):
                 column = self._buffer[:n, channel]
                 np.multiply(ramp, self.target[channel] - self.start[channel], out=column)
                 np.add(column, self.start[channel], out=column)
+                column[settled:] = self.target[channel]     # exactly the target, however blocks are cut
             self._stale = True
         elif self._stale:
             self._buffer[:, 0] = self.target[0]

@@ -2,7 +2,8 @@
 
 Runs on whichever thread calls it. Timed commands are posted just before the block that contains their
 frame, exactly as a live control thread would, and the engine places them on their exact frame, so the
-result is the same for every block size.
+result is the same for every block size. The master limiter's look-ahead delay is trimmed off: output
+frame N is engine (musical) frame N, so a launch quantized to bar 2 starts exactly on bar 2's frame.
 """
 
 from __future__ import annotations
@@ -13,29 +14,45 @@ import numpy as np
 
 from groovebox.engine.engine import Engine
 
-__all__ = ["render_offline"]
+__all__ = ["OfflineRenderer", "render_offline"]
+
+
+class OfflineRenderer:
+    """Renders consecutive stretches of a fresh engine's output; each call continues where the last ended."""
+
+    def __init__(self, engine: Engine, block_frames: int) -> None:
+        if not 1 <= block_frames <= engine.max_block_frames:
+            raise ValueError(f"block_frames must be 1..{engine.max_block_frames}, got {block_frames}")
+        self.engine = engine
+        self.block_frames = block_frames
+        self._discard = np.zeros((block_frames, 2), np.float32)
+
+    def render(self, frames: int, commands: Iterable = ()) -> np.ndarray:
+        """The next ``frames`` frames, float32 (frames, 2). ``commands`` carry ``at_frame``, sorted by it."""
+        engine = self.engine
+        out = np.zeros((frames, 2), np.float32)
+        pending = iter(commands)
+        upcoming = next(pending, None)
+        done = 0
+        while done < frames:
+            priming = engine.frame < engine.latency_frames
+            if priming:
+                count = min(self.block_frames, engine.latency_frames - engine.frame)
+                target = self._discard[:count]
+            else:
+                count = min(self.block_frames, frames - done)
+                target = out[done:done + count]
+            while upcoming is not None and upcoming.at_frame < engine.frame + count:
+                engine.post(upcoming)
+                upcoming = next(pending, None)
+            engine.render(target, count)
+            if not priming:
+                done += count
+        for command in ([upcoming] if upcoming is not None else []) + list(pending):
+            engine.post(command)
+        return out
 
 
 def render_offline(engine: Engine, total_frames: int, block_frames: int, commands: Iterable = ()) -> np.ndarray:
-    """Render ``total_frames`` frames in blocks of ``block_frames``; returns float32 (total_frames, 2).
-
-    ``commands`` must carry ``at_frame`` and be sorted by it; each is posted before the block it falls in.
-    The master limiter's look-ahead delay is trimmed off, so (for a fresh engine) output frame N is engine frame N: a launch
-    quantized to bar 2 starts exactly at ``round-up(bar length)`` in the result.
-    """
-    if not 1 <= block_frames <= engine.max_block_frames:
-        raise ValueError(f"block_frames must be 1..{engine.max_block_frames}, got {block_frames}")
-    latency = engine.latency_frames
-    padded_frames = total_frames + latency
-    out = np.zeros((padded_frames, 2), np.float32)
-    pending = iter(commands)
-    upcoming = next(pending, None)
-    done = 0
-    while done < padded_frames:
-        frames = min(block_frames, padded_frames - done)
-        while upcoming is not None and upcoming.at_frame < engine.frame + frames:
-            engine.post(upcoming)
-            upcoming = next(pending, None)
-        engine.render(out[done:done + frames], frames)
-        done += frames
-    return out[latency:]
+    """Render the first ``total_frames`` frames of a fresh engine in blocks of ``block_frames``."""
+    return OfflineRenderer(engine, block_frames).render(total_frames, commands)

@@ -134,3 +134,10 @@ class Playhead:
         np.subtract(second, first, out=second)
         np.multiply(second, s.frac[:n], out=second)
         np.add(first, second, out=first)
+        if not self.looping:
+            first[self._frames_before_end(at_frame, n):] = 0.0
+
+    def _frames_before_end(self, at_frame: int, n: int) -> int:
+        """How many of the ``n`` frames from ``at_frame`` still lie inside a non-looping region."""
+        position = self.anchor_pos + (at_frame - self.anchor_frame) * self.rate
+        return max(0, min(n, math.ceil((self.region_frames - position) / self.rate - 1e-9)))

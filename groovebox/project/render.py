@@ -13,9 +13,11 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
-from groovebox.engine import Engine, PadState, PadStateChanged, render_offline
+from groovebox.engine import Engine, PadState, PadStateChanged
 from groovebox.engine import commands as c
 from groovebox.engine.engine import DECLICK_FRAMES
+from groovebox.engine.offline import OfflineRenderer
+from groovebox.engine.pad import NOT_DUE
 from groovebox.project.compile import CompiledProject, compile_project, session_commands
 from groovebox.project.model import Project
 from groovebox.project.performance import PadAction
@@ -30,20 +32,25 @@ def render_project(project: Project, project_path: str | Path | None, actions: l
                    sample_rate: int = 48000) -> np.ndarray:
     """Render ``actions`` (pad presses/releases) on ``project``; float32 (frames, 2).
 
-    Without ``seconds`` the render covers the performance, then every pad still playing stops on the next
-    grid point (as Stop All would) and the render ends when the last sound has faded.
+    Without ``seconds`` the render covers the performance; a launch still queued at the end happens, then
+    every looping pad stops on the next grid point (as Stop All would), one-shots ring out, and the render
+    ends when the last sound has faded.
     """
     compiled = compile_project(project, project_path, library_dir, sample_rate)
     engine = _engine_for(compiled, block_frames, sample_rate)
+    renderer = OfflineRenderer(engine, block_frames)
     commands = [_command(action) for action in actions]
     if seconds is not None:
-        return render_offline(engine, math.ceil(seconds * sample_rate), block_frames, commands)
+        return renderer.render(math.ceil(seconds * sample_rate), commands)
     end_frame = max((action.at_frame for action in actions), default=0)
-    commands.append(c.StopAll(at_frame=end_frame, quantized=True))
-    bound = end_frame + _ring_out_bound(compiled, sample_rate)
-    out = render_offline(engine, bound, block_frames, commands)
+    performance = renderer.render(end_frame + 1, commands)
+    engine.poll_events()
+    queued = [pad.start_due for pad in engine.pads if pad.start_due != NOT_DUE]
+    stop_at = max([end_frame, *queued]) + 1
+    ring_out = stop_at - (end_frame + 1) + _ring_out_bound(compiled, sample_rate)
+    tail = renderer.render(ring_out, [c.StopAll(at_frame=stop_at, quantized=True, one_shots=False)])
     silent_from = _last_stop_frame(engine.poll_events(), end_frame) + DECLICK_FRAMES
-    return out[:min(bound, silent_from)]
+    return np.concatenate([performance, tail])[:silent_from]
 
 
 def write_audio(path: str | Path, audio: np.ndarray, sample_rate: int = 48000) -> None:
@@ -62,7 +69,8 @@ def write_audio(path: str | Path, audio: np.ndarray, sample_rate: int = 48000) -
 
 def _engine_for(compiled: CompiledProject, block_frames: int, sample_rate: int) -> Engine:
     engine = Engine(sample_rate=sample_rate, max_block_frames=max(2048, block_frames),
-                    tempo_bpm=compiled.tempo_bpm, beats_per_bar=compiled.beats_per_bar)
+                    tempo_bpm=compiled.tempo_bpm, beats_per_bar=compiled.beats_per_bar,
+                    master_volume=compiled.master_volume)
     for command in session_commands(compiled):
         engine.post(command)
     return engine
