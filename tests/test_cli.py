@@ -140,6 +140,7 @@ def test_render_plays_the_last_launch_of_a_performance(tmp_path):
                  "-o", str(tmp_path / "out.wav")]) == 0
     audio, _ = soundfile.read(tmp_path / "out.wav")
     level = 0.5 * 0.8                                          # masterVolume defaults to 0.8
-    np.testing.assert_allclose(audio[:4800], level, atol=1e-6)  # the one-shot on beat 1 rings out
+    np.testing.assert_allclose(audio[:4672], level, atol=1e-6)  # the one-shot on beat 1 rings out, then its
+    assert 0 < audio[4700, 0] < level and audio[4799, 0] == 0   # last 128 frames fade so a cut cannot click
     np.testing.assert_allclose(audio[96000:96000 + 4800], level, atol=1e-6)  # the loop queued for bar 2 plays
     assert len(audio) == 2 * 96000 + 128                       # ... and stops on bar 3 with a fade

@@ -135,7 +135,7 @@ class Engine:
     def _apply_due(self, at: int) -> None:
         for pad in self.pads:
             if pad.stop_due != NOT_DUE and pad.stop_due <= at:
-                self._stop(pad, at, fade=not pad.stop_is_end)
+                self._stop(pad, at)
             if pad.start_due != NOT_DUE and pad.start_due <= at:
                 self._start(pad, at)
         while self._timed and self._timed[0][0] <= at:
@@ -203,18 +203,19 @@ class Engine:
         self._set_state(pad, PadState.PLAYING, at)
 
     def _schedule_natural_end(self, pad: PadSlot) -> None:
-        """A one-shot stops where its region ends (recomputed after tempo or region changes)."""
+        """A one-shot fades out over the last ``DECLICK_FRAMES`` of its region, so a region cut mid-waveform
+        does not click (recomputed after tempo or region changes)."""
         if pad.looping:
             if pad.stop_is_end:
                 pad.clear_stop()
             return
-        pad.stop_due = pad.playhead.end_frame()
+        pad.stop_due = max(pad.playhead.anchor_frame, pad.playhead.end_frame() - DECLICK_FRAMES)
         pad.stop_beat = math.nan
         pad.stop_is_end = True
 
-    def _stop(self, pad: PadSlot, at: int, fade: bool = True) -> None:
+    def _stop(self, pad: PadSlot, at: int) -> None:
         pad.clear_stop()
-        if pad.playing and fade:
+        if pad.playing:
             self._fade_out(pad, at)
         pad.playing = False
         if pad.start_due != NOT_DUE:

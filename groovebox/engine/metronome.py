@@ -1,13 +1,12 @@
 """Metronome clicks on every beat, accented on the bar's downbeat (audio thread, allocation-free).
 
 Clicks are short decaying sines rendered once at start-up. Beat frames come from the engine's
-``TempoClock`` (``grid_frame``), the same rule that places quantized launches, so the click and a launched
-loop start on the same sample.
+``TempoClock`` (``next_grid``), the same rule that places quantized launches, so the click and a launched
+loop start on the same sample. A click that is sounding remembers where it started, so a tempo change or a
+locate in the middle of it does not cut or repeat it.
 """
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 
@@ -25,7 +24,7 @@ def _click(sample_rate: int, freq_hz: float, level: float) -> np.ndarray:
 
 
 class Metronome:
-    """Mixes clicks into a segment of the pre-master mix."""
+    """Mixes clicks into segments of the pre-master mix, in frame order."""
 
     def __init__(self, sample_rate: int) -> None:
         self.accent = _click(sample_rate, 1600.0, 1.0)
@@ -33,22 +32,29 @@ class Metronome:
         self.click_frames = len(self.accent)
         self.enabled = False
         self.volume = 0.5
+        self._sounding = self.normal
+        self._sounding_from = -self.click_frames
 
     def mix_into(self, mix: np.ndarray, at_frame: int, n: int, clock: TempoClock, scratch: np.ndarray) -> None:
         """Add the clicks sounding during frames ``at_frame .. at_frame+n-1`` to ``mix[:n]``."""
         if not self.enabled:
             return
-        beat = math.floor(clock.beat_at(at_frame - self.click_frames))
         end_frame = at_frame + n
-        while True:
-            start = clock.grid_frame(beat)
-            if start >= end_frame:
-                return
-            first = max(start, at_frame)
-            last = min(start + self.click_frames, end_frame)
-            if last > first:
-                click = self.accent if beat % clock.beats_per_bar == 0 else self.normal
-                segment = scratch[:last - first]
-                np.multiply(click[first - start:last - start], self.volume, out=segment)
-                np.add(mix[first - at_frame:last - at_frame], segment, out=mix[first - at_frame:last - at_frame])
-            beat += 1
+        self._mix_click(mix, at_frame, end_frame, scratch)
+        beat_frame, beat = clock.next_grid(at_frame, 1.0)
+        while beat_frame < end_frame:
+            self._sounding = self.accent if round(beat) % clock.beats_per_bar == 0 else self.normal
+            self._sounding_from = beat_frame
+            self._mix_click(mix, at_frame, end_frame, scratch)
+            beat_frame, beat = clock.next_grid(beat_frame + 1, 1.0)
+
+    def _mix_click(self, mix: np.ndarray, at_frame: int, end_frame: int, scratch: np.ndarray) -> None:
+        start = self._sounding_from
+        first = max(start, at_frame)
+        last = min(start + self.click_frames, end_frame)
+        if last <= first:
+            return
+        segment = scratch[:last - first]
+        np.multiply(self._sounding[first - start:last - start], self.volume, out=segment)
+        target = mix[first - at_frame:last - at_frame]
+        np.add(target, segment, out=target)

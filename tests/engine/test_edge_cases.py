@@ -24,8 +24,8 @@ def test_a_quantized_stop_does_not_outlast_a_one_shots_own_end(make_engine):
     engine = make_engine(tempo_bpm=100.0, quantize=c.Quantize.BAR)
     engine.post(c.LoadPad(0, dc_audio(4800), 120.0, launch_mode=c.LaunchMode.ONE_SHOT, volume=1.0))
     out = render_offline(engine, 150000, 256, [c.PressPad(0, at_frame=0), c.StopPad(0, at_frame=10)])
-    assert np.count_nonzero(out[:, 0]) == 5760                 # 4800 frames at 120 BPM, varisped to 100 BPM
-    assert not out[5760:].any()
+    assert np.count_nonzero(out[:, 0]) == 5759                 # 4800 frames at 120 BPM, varisped to 100 BPM,
+    assert not out[5759:].any()                                # the last frame of the end fade is 0
     states = [e.state for e in engine.poll_events() if isinstance(e, PadStateChanged)]
     assert states[-1] == PadState.LOADED
 
@@ -63,3 +63,14 @@ def test_empty_and_oversized_blocks_render(make_engine):
     engine.render(out, 5000)                                   # more than max_block_frames (2048)
     assert engine.frame == 5000
     assert first_nonzero(out) == engine.latency_frames
+
+
+def test_a_tempo_change_in_the_middle_of_a_click_lets_it_finish(make_engine):
+    def render(commands):
+        engine = make_engine(tempo_bpm=120.0)
+        engine.post(c.SetMetronome(True, 1.0))
+        return render_offline(engine, 30000, 256, commands)
+    steady = render([])
+    changed = render([c.SetTempo(90.0, at_frame=24500)])
+    np.testing.assert_array_equal(changed[:24000 + 1440], steady[:24000 + 1440])
+    assert not changed[24000 + 1440:30000].any()               # next click comes later at 90 BPM
