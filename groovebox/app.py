@@ -59,6 +59,7 @@ class Daemon:
         self.options = options
         self.data_dir = options.data_dir or Path(settings.paths.data_dir or default_data_dir())
         self.project, compiled = self._load_project()
+        self.quantize = compiled.quantize
         self.engine = Engine(sample_rate=settings.audio.sample_rate, max_block_frames=max(2048, settings.audio.block_frames),
                              tempo_bpm=compiled.tempo_bpm, beats_per_bar=compiled.beats_per_bar,
                              pads=settings.engine.pads, ceiling_db=settings.engine.limiter_ceiling_db,
@@ -94,7 +95,7 @@ class Daemon:
                            block_frames=self.audio.block_frames, project_name=self.project.project_name,
                            project_file=str(self.options.project_file) if self.options.project_file else None,
                            warnings=warnings)
-        self.session = Session(self.engine, self.audio, info)
+        self.session = Session(self.engine, self.audio, info, quantize=self.quantize)
         log.info("audio: %s, %d Hz, %d frames per block", self.audio.name, self.audio.sample_rate,
                  self.audio.block_frames)
         return self.session

@@ -47,6 +47,13 @@ class ProjectSettings(_Section):
     quantize: Literal["off", "1/16", "1/8", "1/4", "1/2", "1 bar", "2 bars", "4 bars"] = "1 bar"
 
 
+class MidiSettings(_Section):
+    enabled: bool = True
+    api: Literal["auto", "alsa", "jack"] = "auto"
+    poll_s: float = Field(0.5, ge=0.05, le=1.0)
+    profiles_dir: str = Field("", description="empty = config/controllers next to the package")
+
+
 class WebSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
@@ -67,6 +74,7 @@ class Settings(_Section):
     audio: AudioSettings = AudioSettings()
     engine: EngineSettings = EngineSettings()
     project: ProjectSettings = ProjectSettings()
+    midi: MidiSettings = MidiSettings()
     web: WebSettings = WebSettings()
     paths: PathSettings = PathSettings()
     log: LogSettings = LogSettings()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from groovebox import __version__
@@ -40,12 +41,14 @@ class SessionInfo:
 class Session:
     """Owns ``AppState``-like live state and talks to the engine. Control loop only."""
 
-    def __init__(self, engine: Engine, audio, info: SessionInfo) -> None:
+    def __init__(self, engine: Engine, audio, info: SessionInfo, quantize: c.Quantize = c.Quantize.BAR) -> None:
         self.engine = engine
         self.audio = audio
         self.info = info
         self.pad_states = [PadState.EMPTY] * len(engine.pads)
         self.tempo_bpm = engine.clock.tempo_bpm
+        self.quantize = quantize
+        self.listeners: list[Callable[[], None]] = []     # called on the control loop when pad states change
         self._tap = TapTempo()
         self._started_s = time.monotonic()
         self._reported_underruns = 0
@@ -60,8 +63,20 @@ class Session:
     def release(self, pad: int) -> None:
         self.post(c.ReleasePad(pad))
 
+    def stop(self, pad: int, quantized: bool = True) -> None:
+        self.post(c.StopPad(pad, quantized=quantized))
+
     def stop_all(self, quantized: bool = True) -> None:
         self.post(c.StopAll(quantized=quantized))
+
+    def set_quantize(self, quantize: c.Quantize) -> None:
+        self.quantize = c.Quantize(quantize)
+        self.post(c.SetQuantize(self.quantize))
+
+    def cycle_quantize(self) -> c.Quantize:
+        """Next launch grid (off → 1/16 → ... → 4 bars → off), as a quantize button does."""
+        self.set_quantize(c.Quantize((self.quantize + 1) % len(c.Quantize)))
+        return self.quantize
 
     def set_tempo(self, tempo_bpm: float) -> None:
         self.post(c.SetTempo(tempo_bpm))
@@ -87,18 +102,27 @@ class Session:
         self.poll()
 
     def poll(self) -> None:
-        """Apply the engine's events to the live state and report new underruns."""
+        """Apply the engine's events to the live state, tell listeners, report new underruns."""
+        pads_changed = False
         for event in self.engine.poll_events():
             if isinstance(event, PadStateChanged):
                 self.pad_states[event.pad] = event.state
+                pads_changed = True
             elif isinstance(event, TempoChanged):
                 self.tempo_bpm = event.tempo_bpm
             elif isinstance(event, BufferReleased):
                 pass    # dropping the event frees the buffer here, off the audio thread
+        if pads_changed:
+            self.notify()
         underruns = self.audio.stats.underruns
         if underruns > self._reported_underruns:
             log.warning("audio underruns: %d (+%d)", underruns, underruns - self._reported_underruns)
             self._reported_underruns = underruns
+
+    def notify(self) -> None:
+        """Tell every listener (LED drivers, displays) that the live state changed."""
+        for listener in list(self.listeners):
+            listener()
 
     # ------------------------------------------------------------------ reports
     def health(self) -> dict:

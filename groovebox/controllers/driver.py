@@ -1,0 +1,153 @@
+"""One connected pad controller, driven by its profile (control loop only).
+
+``handle`` turns the device's messages into session actions (pads, scenes, stop all, shift, quantize, tap,
+banks); ``refresh`` sends only the LEDs that changed since the last frame (``repaint`` sends them all, as
+after a (re)connect). The MIDI input callback runs on the rtmidi thread and must hop to the control loop
+(``loop.call_soon_threadsafe(driver.handle, message)``) before calling ``handle``.
+
+Button actions::
+
+    pad            press/release (velocity scales one-shots on velocity-sensitive devices)
+    shift + pad    stop that pad on the grid
+    scene_N        launch (press) the four pads of row N (scene_1 = top row)
+    stop_all       stop every pad on the grid; shift + stop_all stops at once
+    quantize       next launch grid (off, 1/16, ... 4 bars)
+    tap            tap tempo
+    record_arm     arm/disarm recording (lamp only until recording lands)
+    bank_prev/next choose which bank of the 8x8 shows the 16 pads
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Protocol
+
+import mido
+
+from groovebox.control.session import Session
+from groovebox.controllers.leds import LedFrame, build_frame
+from groovebox.controllers.profile import Profile, is_press, scene_pads
+from groovebox.engine import commands as c
+
+__all__ = ["PadDriver", "Output"]
+
+log = logging.getLogger(__name__)
+
+_INQUIRY = mido.Message("sysex", data=[0x7E, 0x7F, 0x06, 0x01])
+
+
+def _is_identity_reply(message: mido.Message) -> bool:
+    """``F0 7E <device> 06 02 ...``: the answer to our device inquiry."""
+    return message.type == "sysex" and len(message.data) > 4 and message.data[0] == 0x7E \
+        and tuple(message.data[2:4]) == (0x06, 0x02)
+
+
+class Output(Protocol):
+    def send(self, message: mido.Message) -> None: ...
+
+
+class PadDriver:
+    """Runs one profile against one device. ``output`` is None for devices we cannot send to."""
+
+    def __init__(self, profile: Profile, session: Session, output: Output | None, port_name: str = "") -> None:
+        self.profile = profile
+        self.session = session
+        self.output = output
+        self.port_name = port_name
+        self.bank = 0
+        self.shift = False
+        self.record_armed = False
+        self.ignored = 0          # messages that were not for us (counted, never fatal)
+        self.identity: bytes | None = None
+        self._frame: LedFrame | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+    def connect(self) -> None:
+        """Initialise the device (mode SysEx, identity request) and paint every LED."""
+        for message in self.profile.on_connect:
+            self._send(message)
+        if self.profile.inquiry:
+            self._send(_INQUIRY)
+        self.repaint()
+
+    def disconnect(self) -> None:
+        """Leave the device as we found it (exit SysEx) if it is still there."""
+        for message in self.profile.on_disconnect:
+            self._send(message)
+
+    # ------------------------------------------------------------------ input
+    def handle(self, message: mido.Message) -> None:
+        """One message from the device."""
+        pad = self.profile.pad_for(message)
+        if pad is not None:
+            self._pad(pad, message)
+            return
+        button = self.profile.button_for(message)
+        if button is not None:
+            self._button(button, is_press(message))
+        elif _is_identity_reply(message):
+            self.identity = bytes(message.data)
+        else:
+            self.ignored += 1
+
+    def _pad(self, bank_pad: tuple[int, int], message: mido.Message) -> None:
+        bank, pad = bank_pad
+        if bank != self.bank:
+            self.ignored += 1
+            return
+        if not is_press(message):
+            self.session.release(pad)
+        elif self.shift:
+            self.session.stop(pad)
+        else:
+            velocity = message.velocity / 127 if self.profile.velocity and message.type == "note_on" else 1.0
+            self.session.press(pad, velocity)
+
+    def _button(self, name: str, pressed: bool) -> None:
+        if name == "shift":
+            self.shift = pressed
+            self.refresh()
+            return
+        if not pressed:
+            return
+        if name.startswith("scene_"):
+            for pad in scene_pads(name):
+                self.session.press(pad)
+        elif name == "stop_all":
+            self.session.stop_all(quantized=not self.shift)
+        elif name == "quantize":
+            self.session.cycle_quantize()
+        elif name == "tap":
+            self.session.tap()
+        elif name == "record_arm":
+            self.record_armed = not self.record_armed
+        elif name in ("bank_prev", "bank_next"):
+            self.bank = (self.bank + (1 if name == "bank_next" else -1)) % self.profile.banks
+        self.refresh()
+
+    # ------------------------------------------------------------------ LEDs
+    def refresh(self) -> None:
+        """Send the LEDs that changed."""
+        frame = self._build()
+        for message in frame.diff(self._frame):
+            self._send(message)
+        self._frame = frame
+
+    def repaint(self) -> None:
+        """Send every LED (after a connect, or when the device may have lost its state)."""
+        self._frame = None
+        self.refresh()
+
+    def _build(self) -> LedFrame:
+        lamps = {
+            "shift": self.shift,
+            "record_arm": "blink" if self.record_armed else "off",
+            "quantize": self.session.quantize != c.Quantize.OFF,
+            "bank_prev": self.profile.banks > 1,
+            "bank_next": self.profile.banks > 1,
+        }
+        return build_frame(self.profile, self.session.pad_states, bank=self.bank, lamps=lamps)
+
+    def _send(self, message: mido.Message) -> None:
+        if self.output is not None:
+            self.output.send(message)

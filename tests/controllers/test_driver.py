@@ -1,0 +1,112 @@
+"""PadDriver with real profiles, a real session and engine, and a recording output (no ports needed)."""
+
+import mido
+import numpy as np
+import pytest
+
+from groovebox.control.session import Session, SessionInfo
+from groovebox.controllers.driver import PadDriver
+from groovebox.controllers.profile import default_profile_dir, load_profile
+from groovebox.engine import Engine, PadState, render_offline
+from groovebox.engine import commands as c
+from groovebox.hw import OfflineBackend
+
+
+class Recorder:
+    def __init__(self):
+        self.sent = []
+
+    def send(self, message):
+        self.sent.append(message)
+
+
+def profile(stem):
+    return load_profile(default_profile_dir() / f"{stem}.toml")
+
+
+@pytest.fixture
+def session():
+    engine = Engine()
+    for pad in range(3):
+        engine.post(c.LoadPad(pad, np.full((9600, 2), 0.1, np.float32), 120.0,
+                              launch_mode=c.LaunchMode.ONE_SHOT if pad == 2 else c.LaunchMode.TOGGLE))
+    live = Session(engine, OfflineBackend(), SessionInfo("offline", 48000, 256))
+    render_offline(engine, 256, 256)
+    live.poll()
+    return live
+
+
+def advance(session, frames=256):
+    render_offline(session.engine, frames, 256) if session.engine.frame == 0 else \
+        session.engine.render(np.zeros((frames, 2), np.float32), frames)
+    session.poll()
+
+
+def test_launchpad_connect_sends_mode_sysex_then_paints_loaded_pads(session):
+    output = Recorder()
+    lp = profile("novation_launchpad_mini_mk3")
+    PadDriver(lp, session, output).connect()
+    assert output.sent[0].hex() == "F0 00 20 29 02 0D 09 01 F7"
+    assert output.sent[1].hex() == "F0 00 20 29 02 0D 0E 01 F7"
+    assert output.sent[2].hex() == "F0 7E 7F 06 01 F7"
+    leds = {(m.note, m.channel): m.velocity for m in output.sent if m.type == "note_on"}
+    assert leds[(lp.pad_note(0), 0)] == lp.leds.loaded.velocity
+    assert leds[(lp.pad_note(5), 0)] == 0
+
+
+def test_pad_press_queues_flashes_then_pulses_on_the_bar(session):
+    output = Recorder()
+    lp = profile("novation_launchpad_mini_mk3")
+    driver = PadDriver(lp, session, output)
+    session.listeners.append(driver.refresh)
+    driver.connect()
+    output.sent.clear()
+    driver.handle(mido.Message("note_on", note=lp.pad_note(1), velocity=127))
+    advance(session)
+    assert output.sent == [mido.Message("note_on", channel=lp.leds.queued.channel, note=lp.pad_note(1),
+                                        velocity=lp.leds.queued.velocity)]
+    output.sent.clear()
+    session.engine.render(np.zeros((96000, 2), np.float32), 96000)     # past bar 2
+    session.poll()
+    assert output.sent == [mido.Message("note_on", channel=lp.leds.playing.channel, note=lp.pad_note(1),
+                                        velocity=lp.leds.playing.velocity)]
+    assert session.pad_states[1] == PadState.PLAYING
+
+
+def test_shift_pad_stops_and_scene_launches_a_row(session):
+    lp = profile("novation_launchpad_mini_mk3")
+    driver = PadDriver(lp, session, Recorder())
+    scene_4 = lp.buttons["scene_4"]                       # bottom row: pads 0-3
+    driver.handle(mido.Message("control_change", control=scene_4.number, value=127))
+    advance(session)
+    assert session.pad_states[:3] == [PadState.QUEUED] * 3
+    shift = lp.buttons["shift"]
+    driver.handle(mido.Message("control_change", control=shift.number, value=127))
+    driver.handle(mido.Message("note_on", note=lp.pad_note(0), velocity=127))
+    advance(session)
+    assert session.pad_states[0] == PadState.LOADED          # a queued pad that is stopped is cancelled
+
+
+def test_velocity_scales_one_shots_only_on_velocity_devices(session):
+    mpd = profile("akai_mpd218")
+    driver = PadDriver(mpd, session, None)
+    note = mpd.pad_note(2)
+    driver.handle(mido.Message("note_on", channel=mpd.pads.channel or 0, note=note, velocity=64))
+    command = session.engine._inbox[-1]
+    assert isinstance(command, c.PressPad) and command.velocity == pytest.approx(64 / 127)
+
+
+def test_unknown_and_foreign_messages_are_counted_not_fatal(session):
+    driver = PadDriver(profile("akai_apc_mini_mk2"), session, Recorder())
+    for message in (mido.Message("pitchwheel", pitch=100), mido.Message("sysex", data=[1, 2, 3]),
+                    mido.Message("note_on", channel=9, note=1), mido.Message("program_change", program=3)):
+        driver.handle(message)
+    assert driver.ignored == 4
+
+
+def test_quantize_button_cycles_the_grid(session):
+    lp = profile("novation_launchpad_mini_mk3")
+    driver = PadDriver(lp, session, Recorder())
+    session.quantize = c.Quantize.FOUR_BARS
+    driver.handle(mido.Message("control_change", control=lp.buttons["quantize"].number, value=127))
+    assert session.quantize == c.Quantize.OFF
