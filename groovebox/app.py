@@ -20,9 +20,11 @@ import uvicorn
 
 from groovebox.config import Settings, default_data_dir
 from groovebox.control.session import Session, SessionInfo
+from groovebox.controllers import ControllerManager, default_profile_dir, load_profiles
 from groovebox.engine import Engine
 from groovebox.engine import commands as c
 from groovebox.hw import AudioBackend, open_audio
+from groovebox.hw.midi_bridge import BridgeWatcher, MidiBridge, MidiBridgeError
 from groovebox.project.compile import CompiledProject, compile_project, session_commands
 from groovebox.project.model import Project, load_project
 from groovebox.web import create_app
@@ -68,6 +70,8 @@ class Daemon:
             self.engine.post(command)
         self.audio: AudioBackend | None = None
         self.session: Session | None = None
+        self.controllers: ControllerManager | None = None
+        self._midi: MidiBridge | None = None
 
     def _load_project(self) -> tuple[Project, CompiledProject]:
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -103,6 +107,7 @@ class Daemon:
     async def serve(self, stop: asyncio.Event) -> None:
         """Run until ``stop`` is set: audio, the session loop and (optionally) the web server."""
         session = self.start_audio()
+        self.start_controllers(asyncio.get_running_loop())
         tasks = [asyncio.create_task(session.run(stop), name="session")]
         server = None
         if self.options.serve_web:
@@ -121,8 +126,31 @@ class Daemon:
         if server is not None and not server.started:
             raise OSError(f"web server could not listen on {self.settings.web.host}:{self.settings.web.port}")
 
+    def start_controllers(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Match and watch USB pad controllers. Without MIDI (no sequencer, no JACK) the daemon plays on."""
+        midi = self.settings.midi
+        if not midi.enabled:
+            return
+        profiles = load_profiles(midi.profiles_dir or default_profile_dir())
+        try:
+            self._midi = MidiBridge(midi.api, midi.poll_s)
+        except MidiBridgeError as exc:
+            log.warning("no MIDI (%s): pad controllers are disabled", exc)
+            self.session.info.warnings.append(f"no MIDI: {exc}")
+            return
+        self.controllers = ControllerManager(self._midi, profiles, self.session, loop,
+                                             watcher_factory=BridgeWatcher, poll_s=midi.poll_s)
+        self.session.reporters["controllers"] = self.controllers.describe
+        self.controllers.start()
+
     def close(self) -> None:
         """Fade the master out (so stopping the service does not pop), then stop the audio; safe to call twice."""
+        if self.controllers is not None:
+            self.controllers.stop()
+            self.controllers = None
+        if self._midi is not None:
+            self._midi.close()
+            self._midi = None
         if self.audio is not None:
             self.engine.post(c.SetMaster(0.0))
             time.sleep(_FADE_OUT_S)

@@ -140,18 +140,46 @@ def _schema(args: argparse.Namespace) -> int:
 
 
 def _add_devices(commands) -> None:
-    devices = commands.add_parser("devices", help="list audio output devices")
+    devices = commands.add_parser("devices", help="list audio outputs, MIDI ports and the controller profile each matched")
+    devices.add_argument("--config", metavar="FILE", help="settings file (MIDI API, profiles folder)")
     devices.add_argument("--json", action="store_true")
     devices.set_defaults(handler=_devices)
 
 
 def _devices(args: argparse.Namespace) -> int:
+    from groovebox.config import load_settings
+    from groovebox.controllers import default_profile_dir, load_profiles, match_profile
     from groovebox.hw import list_audio_devices
+    from groovebox.hw.midi_bridge import MidiBridge, MidiBridgeError
 
-    found = list_audio_devices()
-    text = "\n".join(f"{d['index']:3} {d['name']} ({d['host_api']}, {d['max_output_channels']} out)" for d in found)
-    _print({"audio": found}, args.json, text or "no audio output devices (the daemon would use the null backend)")
+    settings = load_settings(args.config)
+    profiles = load_profiles(settings.midi.profiles_dir or default_profile_dir())
+    audio = list_audio_devices()
+    try:
+        with MidiBridge(settings.midi.api) as midi:
+            names = {"input": midi.input_names(), "output": midi.output_names()}
+        midi_problem = None
+    except MidiBridgeError as exc:
+        names, midi_problem = {"input": [], "output": []}, str(exc)
+    ports = [{"name": name, "direction": direction, "profile": getattr(match_profile(name, profiles), "name", None)}
+             for direction, listed in names.items() for name in listed]
+    result = {"audio": audio, "midi": ports, "midi_error": midi_problem}
+    _print(result, args.json, _devices_text(result))
     return 0
+
+
+def _devices_text(result: dict) -> str:
+    lines = ["audio outputs:"]
+    lines += [f"  {d['index']:3} {d['name']} ({d['host_api']}, {d['max_output_channels']} out)" for d in result["audio"]]
+    if not result["audio"]:
+        lines.append("  none (the daemon would use the silent null backend)")
+    lines.append("MIDI ports:")
+    lines += [f"  {p['direction']:6} {p['name']}  ->  {p['profile'] or 'no profile'}" for p in result["midi"]]
+    if result["midi_error"]:
+        lines.append(f"  unavailable: {result['midi_error']}")
+    elif not result["midi"]:
+        lines.append("  none")
+    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------------- bench

@@ -16,6 +16,8 @@ import shutil
 
 import pytest
 
+from hw_mocks import load_virtual_controller_module
+
 from groovebox.hw.jackserver import DummyJackServer, JackRecorder
 
 
@@ -42,3 +44,20 @@ def jack_recorder(jack_server):
     yield start
     for recorder in recorders:
         recorder.stop()
+
+
+
+@pytest.fixture
+def virtual_controller(jack_server):
+    """Factory: ``virtual_controller("novation_launchpad_mini_mk3")`` starts a virtual device process."""
+    module = load_virtual_controller_module()
+    started = []
+
+    def start(device: str, *args: str):
+        process = module.ControllerProcess(device, *args)
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        process.stop()

@@ -49,6 +49,7 @@ class Session:
         self.tempo_bpm = engine.clock.tempo_bpm
         self.quantize = quantize
         self.listeners: list[Callable[[], None]] = []     # called on the control loop when pad states change
+        self.reporters: dict[str, Callable[[], object]] = {}   # extra /api/health entries (e.g. controllers)
         self._tap = TapTempo()
         self._started_s = time.monotonic()
         self._reported_underruns = 0
@@ -144,4 +145,5 @@ class Session:
             "beat": round(float(status[Status.BEAT]), 3),
             "pads_playing": sum(state in (PadState.PLAYING, PadState.STOPPING) for state in self.pad_states),
             "warnings": list(self.info.warnings),
+            **{name: report() for name, report in self.reporters.items()},
         }

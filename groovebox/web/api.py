@@ -13,6 +13,16 @@ from groovebox.control.session import Session
 __all__ = ["create_app", "Health"]
 
 
+class ControllerInfo(BaseModel):
+    """A connected pad controller."""
+
+    profile: str
+    input: str
+    output: str | None
+    bank: int
+    ignored_messages: int
+
+
 class Health(BaseModel):
     """Liveness and audio health of the daemon."""
 
@@ -30,6 +40,7 @@ class Health(BaseModel):
     beat: float
     pads_playing: int
     warnings: list[str]
+    controllers: list[ControllerInfo] = []
 
 
 def create_app(session: Session) -> FastAPI:

@@ -4,36 +4,24 @@ Real jackd, real python-rtmidi, the controller in a subprocess. Assertions are o
 timeouts of at least 1 s, never on latency: callbacks can be late when the machine is busy.
 """
 
-import importlib.util
 import os
 import queue
 import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import mido
 import pytest
 import rtmidi
 
+from hw_mocks import load_virtual_controller_module
+
 from groovebox.hw.midi import CLIENT_NAME, MidiError, MidiPorts, PortWatcher, resolve_api, strip_alsa_address
 
 pytestmark = pytest.mark.jack
 
-SCRIPT = Path(__file__).resolve().parents[2] / "hw-mocks" / "virtual_controller.py"
-
-
-def load_virtual_controller():
-    if "virtual_controller" not in sys.modules:
-        spec = importlib.util.spec_from_file_location("virtual_controller", SCRIPT)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["virtual_controller"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["virtual_controller"]
-
-
-vc = load_virtual_controller()
+vc = load_virtual_controller_module()
 INQUIRY = mido.Message("sysex", data=[0x7E, 0x7F, 0x06, 0x01])
 
 

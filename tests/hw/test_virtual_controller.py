@@ -3,7 +3,6 @@
 The host side is groovebox.hw.midi (tested in test_midi.py). The Surface/describe tests need no JACK.
 """
 
-import importlib.util
 import queue
 import re
 import signal
@@ -15,21 +14,14 @@ from pathlib import Path
 import mido
 import pytest
 
+from hw_mocks import load_virtual_controller_module
+
 from groovebox.hw.midi import MidiPorts
 
 SCRIPT = Path(__file__).resolve().parents[2] / "hw-mocks" / "virtual_controller.py"
 
 
-def load_virtual_controller():
-    if "virtual_controller" not in sys.modules:
-        spec = importlib.util.spec_from_file_location("virtual_controller", SCRIPT)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["virtual_controller"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["virtual_controller"]
-
-
-vc = load_virtual_controller()
+vc = load_virtual_controller_module()
 INQUIRY = mido.Message("sysex", data=[0x7E, 0x7F, 0x06, 0x01])
 
 

@@ -1,0 +1,286 @@
+"""MIDI in a child process: the daemon's view of MIDI ports, without rtmidi in the audio process.
+
+Why a process: the python-rtmidi wheel carries its own libjack, and two libjack copies cannot both talk to
+the server from one process (once PortAudio's client is open, rtmidi's fails with "JACK server not
+running?"; making rtmidi use the system copy instead hung the JACK graph here). A child process also keeps
+MIDI floods and the 1 ms input polling away from the audio callback's GIL.
+
+``MidiBridge`` (daemon side) has the same surface as ``groovebox.hw.midi.MidiPorts``: ``input_names()``,
+``output_names()``, ``open_input(name, callback)``, ``open_output(name)`` and ``watch(on_change)``. It talks
+to ``python -m groovebox.hw.midi_bridge`` over pipes, one JSON object per line:
+
+    child -> daemon   {"ports": {"inputs": [...], "outputs": [...]}}      at start and on every change
+                      {"in": ID, "hex": "90 33 7F"}                       a message on input ID
+                      {"error": ID, "message": "..."}                     an open failed / a port went away
+    daemon -> child   {"open_input": ID, "name": "..."} {"open_output": ID, "name": "..."}
+                      {"send": ID, "hex": "..."} {"close": ID}
+
+Threads: the child's stdout is read on a daemon thread of the bridge ("groovebox-midi-bridge"); input
+callbacks and ``on_change`` run there and must hop to the control loop. ``send`` may be called from any
+thread (writes are serialised) and never raises.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import logging
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+
+import mido
+
+__all__ = ["MidiBridge", "BridgeInput", "BridgeOutput", "MidiBridgeError"]
+
+log = logging.getLogger(__name__)
+
+_READY_TIMEOUT_S = 10.0
+
+
+class MidiBridgeError(OSError):
+    """The MIDI child process could not start or has no MIDI API."""
+
+
+class BridgeInput:
+    """An input port opened through the bridge; ``callback(message)`` runs on the bridge's reader thread."""
+
+    def __init__(self, bridge: MidiBridge, port_id: int, name: str, callback: Callable[[mido.Message], None]):
+        self.bridge, self.id, self.name, self.callback = bridge, port_id, name, callback
+        self.received = 0
+        self.errors = 0
+        self.closed = False
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.bridge._forget(self.id)
+
+
+class BridgeOutput:
+    """An output port opened through the bridge. ``send`` never raises."""
+
+    def __init__(self, bridge: MidiBridge, port_id: int, name: str):
+        self.bridge, self.id, self.name = bridge, port_id, name
+        self.sent = 0
+        self.errors = 0
+        self.closed = False
+
+    def send(self, message: mido.Message) -> None:
+        if self.closed or not self.bridge._write({"send": self.id, "hex": message.hex()}):
+            self.errors += 1
+            return
+        self.sent += 1
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.bridge._forget(self.id)
+
+
+class MidiBridge:
+    """Starts the MIDI child process for ``api`` ("auto", "jack" or "alsa") and mirrors its ports."""
+
+    def __init__(self, api: str = "auto", poll_s: float = 0.5) -> None:
+        self._ids = itertools.count(1)
+        self._ports: dict[int, BridgeInput | BridgeOutput] = {}
+        self._write_lock = threading.Lock()
+        self._names: dict[str, list[str]] = {"inputs": [], "outputs": []}
+        self._on_change: Callable[[set[str], set[str]], None] | None = None
+        self._ready = threading.Event()
+        self._failure: str | None = None
+        self._child = subprocess.Popen(
+            [sys.executable, "-m", "groovebox.hw.midi_bridge", "--api", api, "--poll-s", str(poll_s)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1)
+        threading.Thread(target=self._read, name="groovebox-midi-bridge", daemon=True).start()
+        threading.Thread(target=self._log_stderr, name="groovebox-midi-bridge-log", daemon=True).start()
+        if not self._ready.wait(_READY_TIMEOUT_S) or self._failure:
+            self.close()
+            raise MidiBridgeError(self._failure or "the MIDI process did not start")
+
+    # ------------------------------------------------------------------ the MidiPorts surface
+    def input_names(self) -> list[str]:
+        return list(self._names["inputs"])
+
+    def output_names(self) -> list[str]:
+        return list(self._names["outputs"])
+
+    def open_input(self, name: str, callback: Callable[[mido.Message], None]) -> BridgeInput:
+        port = BridgeInput(self, next(self._ids), name, callback)
+        self._ports[port.id] = port
+        self._write({"open_input": port.id, "name": name})
+        return port
+
+    def open_output(self, name: str) -> BridgeOutput:
+        port = BridgeOutput(self, next(self._ids), name)
+        self._ports[port.id] = port
+        self._write({"open_output": port.id, "name": name})
+        return port
+
+    def watch(self, on_change: Callable[[set[str], set[str]], None] | None) -> None:
+        """Call ``on_change(appeared, disappeared)`` (reader thread) whenever the port lists change."""
+        self._on_change = on_change
+
+    def close(self) -> None:
+        """Stop the child (it closes its ports)."""
+        if self._child.poll() is None:
+            try:
+                self._child.stdin.close()
+                self._child.wait(timeout=3)
+            except (OSError, subprocess.TimeoutExpired):
+                self._child.kill()
+                self._child.wait()
+
+    def __enter__(self) -> MidiBridge:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ plumbing
+    def _write(self, command: dict) -> bool:
+        line = json.dumps(command) + "\n"
+        with self._write_lock:
+            try:
+                self._child.stdin.write(line)
+                self._child.stdin.flush()
+            except (OSError, ValueError):
+                return False
+        return True
+
+    def _forget(self, port_id: int) -> None:
+        self._ports.pop(port_id, None)
+        self._write({"close": port_id})
+
+    def _read(self) -> None:
+        for line in self._child.stdout:
+            try:
+                self._dispatch(json.loads(line))
+            except (ValueError, KeyError, TypeError) as exc:
+                log.warning("MIDI process: bad line %r (%s)", line[:200], exc)
+        self._failure = self._failure or "the MIDI process exited"
+        self._ready.set()
+
+    def _dispatch(self, event: dict) -> None:
+        if "in" in event:
+            self._received(event["in"], event["hex"])
+        elif "ports" in event:
+            self._ports_changed(event["ports"])
+        elif "error" in event:
+            port = self._ports.get(event["error"])
+            if port is not None:
+                port.errors += 1
+            log.warning("MIDI: %s", event["message"])
+        elif "fatal" in event:
+            self._failure = event["fatal"]
+            self._ready.set()
+
+    def _received(self, port_id: int, hex_text: str) -> None:
+        port = self._ports.get(port_id)
+        if not isinstance(port, BridgeInput) or port.closed:
+            return
+        try:
+            message = mido.Message.from_hex(hex_text)
+        except ValueError:
+            port.errors += 1
+            return
+        port.received += 1
+        port.callback(message)
+
+    def _ports_changed(self, names: dict[str, list[str]]) -> None:
+        before = set(self._names["inputs"]) | set(self._names["outputs"])
+        self._names = {"inputs": list(names["inputs"]), "outputs": list(names["outputs"])}
+        after = set(self._names["inputs"]) | set(self._names["outputs"])
+        self._ready.set()
+        if self._on_change is not None and before != after:
+            self._on_change(after - before, before - after)
+
+    def _log_stderr(self) -> None:
+        for line in self._child.stderr:
+            log.debug("MIDI process: %s", line.rstrip())
+
+
+class BridgeWatcher:
+    """``ControllerManager``'s watcher for a ``MidiBridge``: the child already polls, so this only subscribes."""
+
+    def __init__(self, bridge: MidiBridge, on_change: Callable[[set[str], set[str]], None], poll_s: float) -> None:
+        self.bridge, self.on_change = bridge, on_change
+
+    def start(self) -> BridgeWatcher:
+        self.bridge.watch(self.on_change)
+        return self
+
+    def stop(self) -> None:
+        self.bridge.watch(None)
+
+
+# ====================================================================== the child process
+def _child_main(api: str, poll_s: float) -> int:
+    """Runs in the MIDI process: port lists out, messages both ways, until stdin closes."""
+    from groovebox.hw.midi import MidiError, MidiPorts, PortWatcher
+
+    out_lock = threading.Lock()
+
+    def emit(event: dict) -> None:
+        with out_lock:
+            sys.stdout.write(json.dumps(event) + "\n")
+            sys.stdout.flush()
+
+    try:
+        ports = MidiPorts(api)
+    except MidiError as exc:
+        emit({"fatal": str(exc)})
+        return 1
+    opened: dict[int, object] = {}
+
+    def publish(appeared: set[str] = frozenset(), disappeared: set[str] = frozenset()) -> None:
+        emit({"ports": {"inputs": ports.input_names(), "outputs": ports.output_names()}})
+
+    publish()
+    with ports, PortWatcher(ports, publish, poll_s).start():
+        for line in sys.stdin:
+            try:
+                _child_command(json.loads(line), ports, opened, emit)
+            except (ValueError, KeyError, TypeError) as exc:
+                emit({"error": None, "message": f"bad command {line[:100]!r}: {exc}"})
+    return 0
+
+
+def _child_command(command: dict, ports, opened: dict[int, object], emit: Callable[[dict], None]) -> None:
+    from groovebox.hw.midi import MidiError
+
+    if "send" in command:
+        port = opened.get(command["send"])
+        if port is not None:
+            port.send(mido.Message.from_hex(command["hex"]))
+    elif "open_input" in command:
+        port_id = command["open_input"]
+        try:
+            opened[port_id] = ports.open_input(command["name"],
+                                               lambda message: emit({"in": port_id, "hex": message.hex()}))
+        except MidiError as exc:
+            emit({"error": port_id, "message": str(exc)})
+    elif "open_output" in command:
+        port_id = command["open_output"]
+        try:
+            opened[port_id] = ports.open_output(command["name"])
+        except MidiError as exc:
+            emit({"error": port_id, "message": str(exc)})
+    elif "close" in command:
+        port = opened.pop(command["close"], None)
+        if port is not None:
+            port.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="groovebox MIDI process (started by the daemon)")
+    parser.add_argument("--api", default="auto", choices=["auto", "jack", "alsa"])
+    parser.add_argument("--poll-s", type=float, default=0.5)
+    args = parser.parse_args(argv)
+    return _child_main(args.api, args.poll_s)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,126 @@
+"""The daemon with real controllers: virtual devices on JACK MIDI, audio through PortAudio on JACK, recorded.
+
+A virtual Launchpad Mini MK3 / APC mini mk2 (hw-mocks/virtual_controller.py in a subprocess) is matched by
+name, initialised and painted; a pad press lights "queued", the pad's audio starts on the bar frame in the
+captured JACK output, the LED turns to "playing"; unplugging and re-plugging the device re-initialises and
+repaints it within 2 s while the captured audio runs on without a gap.
+"""
+
+import asyncio
+import json
+import threading
+import time
+
+import numpy as np
+import pytest
+import soundfile
+
+from groovebox.app import Daemon, DaemonOptions
+from groovebox.config import Settings
+from groovebox.controllers.profile import default_profile_dir, load_profile
+from groovebox.hw.jackserver import client_output_ports
+
+pytestmark = pytest.mark.jack
+
+BAR_FRAMES = 48000          # 240 BPM
+
+
+@pytest.fixture
+def daemon(jack_server, tmp_path):
+    left_only = np.zeros((BAR_FRAMES, 2), np.float32)
+    left_only[:, 0] = 0.5
+    soundfile.write(tmp_path / "left.wav", left_only, 48000, subtype="FLOAT")
+    project = {"bpm": 240, "quantizeGrid": "1 bar", "metronome": True, "masterVolume": 1.0,
+               "pads": [{"padIndex": 0, "audioPath": "left.wav", "volume": 0.2},
+                        {"padIndex": 1, "audioPath": "left.wav", "volume": 1.0}]}
+    (tmp_path / "project.json").write_text(json.dumps(project))
+    settings = Settings.model_validate({"audio": {"backend": "portaudio"}, "midi": {"api": "jack", "poll_s": 0.2}})
+    running = Daemon(settings, DaemonOptions(project_file=tmp_path / "project.json", data_dir=tmp_path / "data",
+                                             serve_web=False))
+    loop = asyncio.new_event_loop()
+    stop = asyncio.Event()
+    thread = threading.Thread(target=loop.run_until_complete, args=(running.serve(stop),), daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while running.controllers is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    yield running
+    loop.call_soon_threadsafe(stop.set)
+    thread.join(10)
+
+
+def led(line, note, look):
+    return line.get("type") == "note_on" and line["note"] == note and \
+        (line["channel"], line["velocity"]) == (look.channel, look.velocity)
+
+
+@pytest.mark.parametrize("device", ["novation_launchpad_mini_mk3", "akai_apc_mini_mk2"])
+def test_press_lights_queued_starts_on_the_bar_and_survives_a_replug(daemon, jack_server, jack_recorder,
+                                                                      virtual_controller, device):
+    profile = load_profile(default_profile_dir() / f"{device}.toml")
+    pad_note = profile.pad_note(1)
+    first_mode_message = profile.on_connect[0].hex()
+    recorder = jack_recorder(client_output_ports("PortAudio", jack_server.env)[-2:], max_seconds=12.0)
+
+    pads = virtual_controller(device)
+    pads.expect(lambda l: l.get("hex") == first_mode_message, timeout_s=3)      # matched and initialised
+    pads.expect(lambda l: led(l, pad_note, profile.leds.loaded), timeout_s=3)    # loaded pads lit
+    time.sleep(0.3)
+    pads.command(f"press {pad_note} 127")
+    pads.expect(lambda l: led(l, pad_note, profile.leds.queued), timeout_s=3)
+    pads.expect(lambda l: led(l, pad_note, profile.leds.playing), timeout_s=3)   # on the next bar
+    time.sleep(0.5)
+
+    pads.stop()                                                                  # unplugged ...
+    time.sleep(0.5)
+    replugged_at = time.monotonic()
+    pads = virtual_controller(device)                                            # ... and back
+    pads.expect(lambda l: l.get("hex") == first_mode_message, timeout_s=3)
+    pads.expect(lambda l: led(l, pad_note, profile.leds.playing), timeout_s=3)   # repainted: still playing
+    assert time.monotonic() - replugged_at < 2.0 + 0.5                           # (+ process start-up slack)
+    time.sleep(0.5)
+    recorded = recorder.frames.copy()
+
+    pad_audio = recorded[:, 0] - recorded[:, 1]          # the metronome is on both sides, the pads only left
+    onset = int(np.flatnonzero(np.abs(pad_audio) > 0.25)[0])
+    right = recorded[:, 1]
+    assert right[onset] == 0 and right[onset + 1] != 0 and abs(right[onset + 1:onset + 200]).max() > 0.4  # a downbeat
+    after = pad_audio[onset:]
+    assert len(after) > 1.5 * 48000                      # from the bar it started through unplug and replug:
+    assert after.min() > 0.45                            # no gap (the limiter dips it by 2 % on accented clicks)
+    health = daemon.session.health()
+    assert [c["profile"] for c in health["controllers"]] == [profile.name]
+
+
+def test_a_flood_of_junk_neither_stops_the_controller_nor_the_audio(daemon, jack_server, jack_recorder,
+                                                                     virtual_controller):
+    profile = load_profile(default_profile_dir() / "novation_launchpad_mini_mk3.toml")
+    recorder = jack_recorder(client_output_ports("PortAudio", jack_server.env)[-2:], max_seconds=10.0)
+    pads = virtual_controller("novation_launchpad_mini_mk3")
+    pads.expect(lambda l: led(l, profile.pad_note(1), profile.leds.loaded), timeout_s=3)
+    pads.command(f"press {profile.pad_note(1)} 127")
+    pads.expect(lambda l: led(l, profile.pad_note(1), profile.leds.playing), timeout_s=3)
+    pads.command("raw F0 00 20 29")                      # a truncated SysEx (JACK joins what follows to it
+    pads.command("flood 1000")                           # until an F7), then junk as fast as it can
+    pads.expect(lambda l: l.get("event") == "flooded", timeout_s=5)
+    pads.command(f"press {profile.pad_note(0)} 127")     # still listening afterwards
+    pads.expect(lambda l: led(l, profile.pad_note(0), profile.leds.queued), timeout_s=3)
+    time.sleep(0.3)
+    pad_audio = recorder.frames[:, 0] - recorder.frames[:, 1]
+    onset = int(np.flatnonzero(np.abs(pad_audio) > 0.25)[0])
+    assert pad_audio[onset:].min() > 0.45                # the loop played on through the flood
+    assert daemon.controllers.drivers[0].ignored > 0
+
+
+def test_devices_lists_midi_ports_and_the_profile_each_matched(jack_server, virtual_controller):
+    import subprocess
+    import sys
+
+    virtual_controller("akai_apc_mini_mk2")
+    result = subprocess.run([sys.executable, "-m", "groovebox", "devices", "--json"], capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    ports = json.loads(result.stdout)["midi"]
+    matched = {(p["direction"], p["profile"]) for p in ports if "APC mini mk2" in p["name"]}
+    assert ("input", "APC mini mk2") in matched and ("output", "APC mini mk2") in matched
+    assert any(p["profile"] is None for p in ports if "Notes" in p["name"])    # the Notes port is not ours
