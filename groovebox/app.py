@@ -27,6 +27,7 @@ from groovebox.hw import AudioBackend, open_audio
 from groovebox.hw.midi_bridge import BridgeWatcher, MidiBridge, MidiBridgeError
 from groovebox.project.compile import CompiledProject, compile_project, session_commands
 from groovebox.project.model import Project, load_project
+from groovebox.sync import MidiClockOut
 from groovebox.web import create_app
 
 __all__ = ["Daemon", "DaemonOptions", "run_daemon"]
@@ -109,6 +110,9 @@ class Daemon:
         session = self.start_audio()
         self.start_controllers(asyncio.get_running_loop())
         tasks = [asyncio.create_task(session.run(stop), name="session")]
+        if self.controllers is not None:
+            clock = MidiClockOut(session, self._midi, self.controllers.clock_outputs)
+            tasks.append(asyncio.create_task(clock.run(stop), name="midi-clock"))
         server = None
         if self.options.serve_web:
             server = _Server(uvicorn.Config(create_app(session), host=self.settings.web.host,

@@ -12,9 +12,15 @@ needs another server runs it in a subprocess. ``jack_recorder`` records what ano
             frames = jack_recorder(client_output_ports("PortAudio", jack_server.env)).record(0.5)
 """
 
+import asyncio
+import json
 import shutil
+import threading
+import time
 
+import numpy as np
 import pytest
+import soundfile
 
 from hw_mocks import load_virtual_controller_module
 
@@ -61,3 +67,33 @@ def virtual_controller(jack_server):
     yield start
     for process in started:
         process.stop()
+
+
+@pytest.fixture
+def daemon(jack_server, tmp_path):
+    """The daemon serving in a thread: PortAudio on the JACK server, MIDI on JACK, a 240 BPM project with a
+    metronome and two pads whose audio is on the left channel only (so left - right isolates the pads)."""
+    from groovebox.app import Daemon, DaemonOptions
+    from groovebox.config import Settings
+
+    BAR_FRAMES = 48000
+    left_only = np.zeros((BAR_FRAMES, 2), np.float32)
+    left_only[:, 0] = 0.5
+    soundfile.write(tmp_path / "left.wav", left_only, 48000, subtype="FLOAT")
+    project = {"bpm": 240, "quantizeGrid": "1 bar", "metronome": True, "masterVolume": 1.0,
+               "pads": [{"padIndex": 0, "audioPath": "left.wav", "volume": 0.2},
+                        {"padIndex": 1, "audioPath": "left.wav", "volume": 1.0}]}
+    (tmp_path / "project.json").write_text(json.dumps(project))
+    settings = Settings.model_validate({"audio": {"backend": "portaudio"}, "midi": {"api": "jack", "poll_s": 0.2}})
+    running = Daemon(settings, DaemonOptions(project_file=tmp_path / "project.json", data_dir=tmp_path / "data",
+                                             serve_web=False))
+    loop = asyncio.new_event_loop()
+    stop = asyncio.Event()
+    thread = threading.Thread(target=loop.run_until_complete, args=(running.serve(stop),), daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while running.controllers is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    yield running
+    loop.call_soon_threadsafe(stop.set)
+    thread.join(10)

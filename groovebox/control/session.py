@@ -50,6 +50,7 @@ class Session:
         self.quantize = quantize
         self.listeners: list[Callable[[], None]] = []     # called on the control loop when pad states change
         self.reporters: dict[str, Callable[[], object]] = {}   # extra /api/health entries (e.g. controllers)
+        self.event_listeners: list[Callable[[object], None]] = []   # each engine event, after it is applied
         self._tap = TapTempo()
         self._started_s = time.monotonic()
         self._reported_underruns = 0
@@ -112,7 +113,9 @@ class Session:
             elif isinstance(event, TempoChanged):
                 self.tempo_bpm = event.tempo_bpm
             elif isinstance(event, BufferReleased):
-                pass    # dropping the event frees the buffer here, off the audio thread
+                continue    # dropping the event frees the buffer here, off the audio thread
+            for listener in self.event_listeners:
+                listener(event)
         if pads_changed:
             self.notify()
         underruns = self.audio.stats.underruns

@@ -122,6 +122,11 @@ class ControllerManager:
         if device.output_port is not None:
             device.output_port.close()
 
+    def clock_outputs(self) -> list:
+        """Output ports of connected devices whose profile wants our MIDI clock (LED flash/pulse timing)."""
+        return [d.output_port for d in self._devices.values()
+                if d.output_port is not None and d.driver.profile.clock_out]
+
     def describe(self) -> list[dict]:
         """The connected controllers, for ``/api/health`` and ``groovebox devices``."""
         return [{"profile": d.driver.profile.name, "input": name, "output": d.output_name,

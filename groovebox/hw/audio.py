@@ -72,6 +72,9 @@ class AudioStats:
         self.callbacks = 0
         self.underruns = 0
         self.faults = 0
+        self.frames_total = 0          # frames rendered so far
+        self.callback_s = 0.0          # time.monotonic() when the latest callback began ...
+        self.callback_frame = 0        # ... and how many frames had been rendered before it
         self._loads = np.zeros(history, dtype=np.float64)
 
     def record_callback(self, render_s: float, block_s: float) -> None:
@@ -144,11 +147,14 @@ class AudioBackend(ABC):
     def _render_safely(self, render: Renderer, out: np.ndarray, frames: int) -> None:
         """Render one block on the audio thread; never raises (silence and a fault count instead)."""
         started_s = time.perf_counter()
+        self.stats.callback_s = time.monotonic()        # the same clock in every process (MIDI clock sync)
+        self.stats.callback_frame = self.stats.frames_total
         try:
             render(out, frames)
         except Exception:
             out.fill(0.0)
             self.stats.faults += 1
+        self.stats.frames_total += frames
         self.stats.record_callback(time.perf_counter() - started_s, frames / self.sample_rate)
 
     @abstractmethod

@@ -26,9 +26,11 @@ import argparse
 import itertools
 import json
 import logging
+import math
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 
 import mido
@@ -118,6 +120,16 @@ class MidiBridge:
         self._ports[port.id] = port
         self._write({"open_output": port.id, "name": name})
         return port
+
+    def set_clock(self, outputs: list[BridgeOutput], tempo_bpm: float, anchor_s: float, anchor_beat: float) -> None:
+        """Send MIDI clock (24 per beat) to ``outputs`` from the MIDI process: beat ``anchor_beat`` sounds at
+        ``anchor_s`` (time.monotonic()) and the tempo is ``tempo_bpm``. An empty list stops the clock."""
+        self._write({"clock": {"ports": [port.id for port in outputs], "tempo_bpm": tempo_bpm,
+                               "anchor_s": anchor_s, "anchor_beat": anchor_beat}})
+
+    def transport(self, action: str, at_beat: float | None = None) -> None:
+        """``start`` (sent just before the clock of ``at_beat``), ``cancel`` a pending start, or ``stop``."""
+        self._write({"transport": action, "at_beat": at_beat})
 
     def watch(self, on_change: Callable[[set[str], set[str]], None] | None) -> None:
         """Call ``on_change(appeared, disappeared)`` (reader thread) whenever the port lists change."""
@@ -239,13 +251,94 @@ def _child_main(api: str, poll_s: float) -> int:
         emit({"ports": {"inputs": ports.input_names(), "outputs": ports.output_names()}})
 
     publish()
+    clock = _ClockSender(opened)
     with ports, PortWatcher(ports, publish, poll_s).start():
         for line in sys.stdin:
             try:
-                _child_command(json.loads(line), ports, opened, emit)
+                command = json.loads(line)
+                if "clock" in command or "transport" in command:
+                    clock.apply(command)
+                else:
+                    _child_command(command, ports, opened, emit)
             except (ValueError, KeyError, TypeError) as exc:
                 emit({"error": None, "message": f"bad command {line[:100]!r}: {exc}"})
+    clock.close()
     return 0
+
+
+class _ClockSender:
+    """MIDI clock from the MIDI process: a thread sends F8 on every 24th of a beat of the daemon's timeline.
+
+    Tick k is beat k/24 and is sent at ``anchor_s + (k/24 - anchor_beat) * 60 / tempo`` (time.monotonic()),
+    so re-anchoring never accumulates drift. A pending Start goes out just before the tick of its beat.
+    """
+
+    _CLOCK, _START, _STOP = mido.Message("clock"), mido.Message("start"), mido.Message("stop")
+
+    def __init__(self, opened: dict[int, object]) -> None:
+        self.opened = opened
+        self.ports: list[int] = []
+        self.tempo_bpm = 120.0
+        self.anchor_s = 0.0
+        self.anchor_beat = 0.0
+        self.start_tick: int | None = None
+        self._changed = threading.Condition()
+        self._running = True
+        self._thread = threading.Thread(target=self._run, name="groovebox-midi-clock", daemon=True)
+        self._thread.start()
+
+    def apply(self, command: dict) -> None:
+        with self._changed:
+            if "clock" in command:
+                clock = command["clock"]
+                self.ports = [int(port) for port in clock["ports"]]
+                self.tempo_bpm = float(clock["tempo_bpm"])
+                self.anchor_s = float(clock["anchor_s"])
+                self.anchor_beat = float(clock["anchor_beat"])
+            elif command["transport"] == "start":
+                self.start_tick = round(float(command["at_beat"]) * 24)
+            elif command["transport"] == "cancel":
+                self.start_tick = None
+            elif command["transport"] == "stop":
+                self.start_tick = None
+                self._send(self._STOP)
+            self._changed.notify()
+
+    def close(self) -> None:
+        with self._changed:
+            self._running = False
+            self._changed.notify()
+        self._thread.join(1)
+
+    def _tick_time(self, tick: int) -> float:
+        return self.anchor_s + (tick / 24 - self.anchor_beat) * 60.0 / self.tempo_bpm
+
+    def _run(self) -> None:
+        with self._changed:
+            tick = None
+            while self._running:
+                if not self.ports:
+                    tick = None
+                    self._changed.wait()
+                    continue
+                now = time.monotonic()
+                if tick is None or self._tick_time(tick) < now - 0.05:     # (re)start or fell far behind
+                    beat_now = self.anchor_beat + (now - self.anchor_s) * self.tempo_bpm / 60.0
+                    tick = math.floor(beat_now * 24) + 1
+                delay = self._tick_time(tick) - now
+                if delay > 0 and self._changed.wait(delay):
+                    continue                                  # settings changed: recompute
+                if self.start_tick is not None and tick >= self.start_tick:
+                    self.start_tick = None
+                    self._send(self._START)
+                self._send(self._CLOCK)
+                tick += 1
+
+    def _send(self, message: mido.Message) -> None:
+        for port_id in self.ports:
+            port = self.opened.get(port_id)
+            if port is not None:
+                port.send(message)
 
 
 def _child_command(command: dict, ports, opened: dict[int, object], emit: Callable[[dict], None]) -> None:

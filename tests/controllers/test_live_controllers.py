@@ -6,47 +6,27 @@ captured JACK output, the LED turns to "playing"; unplugging and re-plugging the
 repaints it within 2 s while the captured audio runs on without a gap.
 """
 
-import asyncio
 import json
-import threading
 import time
 
 import numpy as np
 import pytest
 import soundfile
 
-from groovebox.app import Daemon, DaemonOptions
-from groovebox.config import Settings
 from groovebox.controllers.profile import default_profile_dir, load_profile
 from groovebox.hw.jackserver import client_output_ports
 
 pytestmark = pytest.mark.jack
 
-BAR_FRAMES = 48000          # 240 BPM
+def early_in_a_bar(daemon):
+    """Wait until the transport is a quarter into a bar, so a press is queued well before the next bar line
+    (a press just before the line would start within the same 20 ms poll and skip the queued LED)."""
+    from groovebox.engine import Status
 
-
-@pytest.fixture
-def daemon(jack_server, tmp_path):
-    left_only = np.zeros((BAR_FRAMES, 2), np.float32)
-    left_only[:, 0] = 0.5
-    soundfile.write(tmp_path / "left.wav", left_only, 48000, subtype="FLOAT")
-    project = {"bpm": 240, "quantizeGrid": "1 bar", "metronome": True, "masterVolume": 1.0,
-               "pads": [{"padIndex": 0, "audioPath": "left.wav", "volume": 0.2},
-                        {"padIndex": 1, "audioPath": "left.wav", "volume": 1.0}]}
-    (tmp_path / "project.json").write_text(json.dumps(project))
-    settings = Settings.model_validate({"audio": {"backend": "portaudio"}, "midi": {"api": "jack", "poll_s": 0.2}})
-    running = Daemon(settings, DaemonOptions(project_file=tmp_path / "project.json", data_dir=tmp_path / "data",
-                                             serve_web=False))
-    loop = asyncio.new_event_loop()
-    stop = asyncio.Event()
-    thread = threading.Thread(target=loop.run_until_complete, args=(running.serve(stop),), daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while running.controllers is None and time.monotonic() < deadline:
-        time.sleep(0.01)
-    yield running
-    loop.call_soon_threadsafe(stop.set)
-    thread.join(10)
+    deadline = time.monotonic() + 3
+    while not 0.5 <= daemon.engine.status[Status.BEAT] % 4 < 2.0:
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
 
 
 def led(line, note, look):
@@ -65,7 +45,7 @@ def test_press_lights_queued_starts_on_the_bar_and_survives_a_replug(daemon, jac
     pads = virtual_controller(device)
     pads.expect(lambda l: l.get("hex") == first_mode_message, timeout_s=3)      # matched and initialised
     pads.expect(lambda l: led(l, pad_note, profile.leds.loaded), timeout_s=3)    # loaded pads lit
-    time.sleep(0.3)
+    early_in_a_bar(daemon)
     pads.command(f"press {pad_note} 127")
     pads.expect(lambda l: led(l, pad_note, profile.leds.queued), timeout_s=3)
     pads.expect(lambda l: led(l, pad_note, profile.leds.playing), timeout_s=3)   # on the next bar
@@ -103,12 +83,16 @@ def test_a_flood_of_junk_neither_stops_the_controller_nor_the_audio(daemon, jack
     pads.command("raw F0 00 20 29")                      # a truncated SysEx (JACK joins what follows to it
     pads.command("flood 1000")                           # until an F7), then junk as fast as it can
     pads.expect(lambda l: l.get("event") == "flooded", timeout_s=5)
+    pads.command("raw F0 7D 00 F7")                      # a complete SysEx ends any half-joined one
+    time.sleep(0.5)
+    early_in_a_bar(daemon)
     pads.command(f"press {profile.pad_note(0)} 127")     # still listening afterwards
     pads.expect(lambda l: led(l, profile.pad_note(0), profile.leds.queued), timeout_s=3)
     time.sleep(0.3)
     pad_audio = recorder.frames[:, 0] - recorder.frames[:, 1]
     onset = int(np.flatnonzero(np.abs(pad_audio) > 0.25)[0])
-    assert pad_audio[onset:].min() > 0.45                # the loop played on through the flood
+    assert pad_audio[onset:].min() > 0.35                # played on through the flood (a gap would read 0;
+                                                         # the limiter dips it a little on accented clicks)
     assert daemon.controllers.drivers[0].ignored > 0
 
 

@@ -1,0 +1,79 @@
+"""MIDI clock out: keeps the MIDI process's 24-ppqn clock on the engine's timeline; Start and Stop.
+
+Runs on the control loop. The ticks themselves are sent by the MIDI process (``groovebox.hw.midi_bridge``)
+on its own thread, scheduled on ``time.monotonic()``, which both processes share; this side only tells it
+the tempo and where a beat falls in time (re-anchored when the tempo changes or the estimate drifts).
+
+Transport: the clock runs all the time (followers show the tempo, Launchpads flash in time). When the first
+pad is queued from silence, a Start is scheduled for the beat it will start on, so a follower's bar 1 lands
+on our launch; when every pad has stopped, a Stop is sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from groovebox.control.session import Session
+from groovebox.engine import PadState, PadStateChanged
+
+__all__ = ["MidiClockOut"]
+
+_REANCHOR_S = 0.002
+_UPDATE_S = 0.25
+_ACTIVE = (PadState.QUEUED, PadState.PLAYING, PadState.STOPPING)
+
+
+class MidiClockOut:
+    """``bridge`` is a ``MidiBridge``; ``outputs()`` returns the output ports that should get clock."""
+
+    def __init__(self, session: Session, bridge, outputs: Callable[[], list]) -> None:
+        self.session = session
+        self.bridge = bridge
+        self.outputs = outputs
+        self.running = False           # a Start went out (or is pending) and no Stop since
+        self._sent: tuple | None = None
+        session.event_listeners.append(self.on_event)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Keep the clock anchored until ``stop`` is set."""
+        while not stop.is_set():
+            self.update()
+            try:
+                await asyncio.wait_for(stop.wait(), _UPDATE_S)
+            except TimeoutError:
+                pass
+        self.bridge.set_clock([], 120.0, 0.0, 0.0)
+
+    def update(self) -> None:
+        """Send a new anchor when the ports or tempo changed, or the timing estimate moved."""
+        ports = self.outputs()
+        anchor_s, anchor_beat, tempo_bpm = self._anchor()
+        if self._sent is not None:
+            sent_ports, sent_tempo, sent_s, sent_beat = self._sent
+            predicted_s = sent_s + (anchor_beat - sent_beat) * 60.0 / sent_tempo
+            if [p.id for p in ports] == sent_ports and tempo_bpm == sent_tempo \
+                    and abs(predicted_s - anchor_s) < _REANCHOR_S:
+                return
+        self.bridge.set_clock(ports, tempo_bpm, anchor_s, anchor_beat)
+        self._sent = ([p.id for p in ports], tempo_bpm, anchor_s, anchor_beat)
+
+    def _anchor(self) -> tuple[float, float, float]:
+        """(time, beat, tempo): when the sound of a recent frame leaves the speakers, and its beat."""
+        audio, engine = self.session.audio, self.session.engine
+        frame, started_s = audio.stats.callback_frame, audio.stats.callback_s
+        latency_s = (audio.latency_s or audio.block_frames / audio.sample_rate) \
+            + engine.latency_frames / engine.sample_rate
+        return started_s + latency_s, engine.clock.beat_at(frame), engine.clock.tempo_bpm
+
+    def on_event(self, event) -> None:
+        """Engine events (control loop): schedule Start for the first launch from silence, Stop at the end."""
+        if not isinstance(event, PadStateChanged):
+            return
+        states = self.session.pad_states
+        if event.state == PadState.QUEUED and not self.running:
+            self.running = True
+            self.bridge.transport("start", self.session.engine.clock.beat_at(event.due_frame))
+        elif self.running and not any(state in _ACTIVE for state in states):
+            self.running = False
+            self.bridge.transport("stop")

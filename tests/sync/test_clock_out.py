@@ -1,0 +1,33 @@
+"""MIDI clock out to a virtual Launchpad (whose profile asks for clock): rate, and Start on the first launch."""
+
+import time
+
+import pytest
+
+from groovebox.controllers.profile import default_profile_dir, load_profile
+
+pytestmark = pytest.mark.jack
+
+
+def test_clock_runs_at_24_per_beat_and_start_precedes_the_launch(daemon, virtual_controller):
+    profile = load_profile(default_profile_dir() / "novation_launchpad_mini_mk3.toml")
+    pads = virtual_controller("novation_launchpad_mini_mk3")
+    pads.expect(lambda line: line.get("type") == "clock", timeout_s=5)
+    time.sleep(0.5)
+    started = len(pads.history)
+    started_s = time.monotonic()
+    time.sleep(5.0)
+    window = [line for line in pads.history[started:] if line.get("type") == "clock"]
+    elapsed_s = time.monotonic() - started_s
+    expected = elapsed_s * 240 / 60 * 24                  # 240 BPM: 96 clocks a second
+    assert abs(len(window) - expected) <= 0.01 * expected + 3, (len(window), expected)
+
+    pads.command(f"press {profile.pad_note(1)} 127")
+    pads.expect(lambda line: line.get("type") == "start", timeout_s=3)      # (the LED may come just before
+    deadline = time.monotonic() + 3                                           #  or after the Start)
+    while not any(line.get("type") == "note_on" and line["note"] == profile.pad_note(1)
+                  and line["channel"] == profile.leds.playing.channel for line in pads.history):
+        assert time.monotonic() < deadline, "the pad never showed playing"
+        time.sleep(0.05)
+    pads.command(f"press {profile.pad_note(1)} 127")      # toggle off: everything stops -> Stop
+    pads.expect(lambda line: line.get("type") == "stop", timeout_s=4)
