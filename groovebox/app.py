@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import re
 import signal
 import sys
 import time
@@ -27,7 +28,7 @@ from groovebox.hw import AudioBackend, open_audio
 from groovebox.hw.midi_bridge import BridgeWatcher, MidiBridge, MidiBridgeError
 from groovebox.project.compile import CompiledProject, compile_project, session_commands
 from groovebox.project.model import Project, load_project
-from groovebox.sync import MidiClockOut
+from groovebox.sync import MidiClockIn, MidiClockOut
 from groovebox.web import create_app
 
 __all__ = ["Daemon", "DaemonOptions", "run_daemon"]
@@ -73,6 +74,7 @@ class Daemon:
         self.session: Session | None = None
         self.controllers: ControllerManager | None = None
         self._midi: MidiBridge | None = None
+        self._extra_clock_ports: dict[str, object] = {}
 
     def _load_project(self) -> tuple[Project, CompiledProject]:
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -111,7 +113,7 @@ class Daemon:
         self.start_controllers(asyncio.get_running_loop())
         tasks = [asyncio.create_task(session.run(stop), name="session")]
         if self.controllers is not None:
-            clock = MidiClockOut(session, self._midi, self.controllers.clock_outputs)
+            clock = MidiClockOut(session, self._midi, self._clock_outputs)
             tasks.append(asyncio.create_task(clock.run(stop), name="midi-clock"))
         server = None
         if self.options.serve_web:
@@ -130,6 +132,17 @@ class Daemon:
         if server is not None and not server.started:
             raise OSError(f"web server could not listen on {self.settings.web.host}:{self.settings.web.port}")
 
+    def _clock_outputs(self) -> list:
+        """Controllers that want clock, plus the configured extra ports (opened once, kept while present)."""
+        names = self._midi.output_names()
+        for pattern in self.settings.midi.clock_out_ports:
+            for name in names:
+                if re.search(pattern, name) and name not in self._extra_clock_ports:
+                    self._extra_clock_ports[name] = self._midi.open_output(name)
+        for name in [n for n in self._extra_clock_ports if n not in names]:
+            self._extra_clock_ports.pop(name).close()
+        return self.controllers.clock_outputs() + list(self._extra_clock_ports.values())
+
     def start_controllers(self, loop: asyncio.AbstractEventLoop) -> None:
         """Match and watch USB pad controllers. Without MIDI (no sequencer, no JACK) the daemon plays on."""
         midi = self.settings.midi
@@ -145,6 +158,9 @@ class Daemon:
         self.controllers = ControllerManager(self._midi, profiles, self.session, loop,
                                              watcher_factory=BridgeWatcher, poll_s=midi.poll_s)
         self.session.reporters["controllers"] = self.controllers.describe
+        if midi.clock_source:
+            clock_in = MidiClockIn(self.session, self._midi, midi.clock_source, loop)
+            self.controllers.after_rescan.append(clock_in.rescan)
         self.controllers.start()
 
     def close(self) -> None:

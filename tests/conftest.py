@@ -69,31 +69,48 @@ def virtual_controller(jack_server):
         process.stop()
 
 
-@pytest.fixture
-def daemon(jack_server, tmp_path):
+def start_daemon(tmp_path, midi_settings: dict | None = None):
     """The daemon serving in a thread: PortAudio on the JACK server, MIDI on JACK, a 240 BPM project with a
-    metronome and two pads whose audio is on the left channel only (so left - right isolates the pads)."""
+    metronome and two pads whose audio is on the left channel only (so left - right isolates the pads).
+    Returns (daemon, stop): call ``stop()`` to shut it down."""
     from groovebox.app import Daemon, DaemonOptions
     from groovebox.config import Settings
 
-    BAR_FRAMES = 48000
-    left_only = np.zeros((BAR_FRAMES, 2), np.float32)
+    bar_frames = 48000
+    left_only = np.zeros((bar_frames, 2), np.float32)
     left_only[:, 0] = 0.5
     soundfile.write(tmp_path / "left.wav", left_only, 48000, subtype="FLOAT")
     project = {"bpm": 240, "quantizeGrid": "1 bar", "metronome": True, "masterVolume": 1.0,
                "pads": [{"padIndex": 0, "audioPath": "left.wav", "volume": 0.2},
                         {"padIndex": 1, "audioPath": "left.wav", "volume": 1.0}]}
     (tmp_path / "project.json").write_text(json.dumps(project))
-    settings = Settings.model_validate({"audio": {"backend": "portaudio"}, "midi": {"api": "jack", "poll_s": 0.2}})
+    midi = {"api": "jack", "poll_s": 0.2, **(midi_settings or {})}
+    settings = Settings.model_validate({"audio": {"backend": "portaudio"}, "midi": midi})
     running = Daemon(settings, DaemonOptions(project_file=tmp_path / "project.json", data_dir=tmp_path / "data",
                                              serve_web=False))
     loop = asyncio.new_event_loop()
-    stop = asyncio.Event()
-    thread = threading.Thread(target=loop.run_until_complete, args=(running.serve(stop),), daemon=True)
+    stop_event = asyncio.Event()
+    thread = threading.Thread(target=loop.run_until_complete, args=(running.serve(stop_event),), daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
     while running.controllers is None and time.monotonic() < deadline:
         time.sleep(0.01)
+
+    def stop():
+        loop.call_soon_threadsafe(stop_event.set)
+        thread.join(20)
+        assert not thread.is_alive(), "the daemon did not shut down within 20 s"
+    return running, stop
+
+
+@pytest.fixture
+def daemon(jack_server, tmp_path):
+    running, stop = start_daemon(tmp_path)
     yield running
-    loop.call_soon_threadsafe(stop.set)
-    thread.join(10)
+    stop()
+
+
+@pytest.fixture
+def daemon_factory(jack_server):
+    """Factory: ``daemon_factory(tmp_path, midi_settings)`` -> (daemon, stop), for tests that set MIDI options."""
+    return start_daemon

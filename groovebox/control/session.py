@@ -148,5 +148,6 @@ class Session:
             "beat": round(float(status[Status.BEAT]), 3),
             "pads_playing": sum(state in (PadState.PLAYING, PadState.STOPPING) for state in self.pad_states),
             "warnings": list(self.info.warnings),
+            "clock_source": "internal",
             **{name: report() for name, report in self.reporters.items()},
         }

@@ -51,6 +51,7 @@ class ControllerManager:
         self._poll_s = poll_s
         self._watcher = None
         self._devices: dict[str, _Device] = {}
+        self.after_rescan: list = []        # more port users (clock in/out) that follow plugs and unplugs
 
     @property
     def drivers(self) -> list[PadDriver]:
@@ -89,6 +90,8 @@ class ControllerManager:
                 profile = match_profile(name, self.profiles)
                 if profile is not None:
                     self._open(name, profile, outputs)
+        for hook in self.after_rescan:
+            hook()
 
     def _open(self, input_name: str, profile: Profile, outputs: list[str]) -> None:
         output_name = self._output_for(input_name, profile, outputs)

@@ -56,6 +56,9 @@ Renderer = Callable[[np.ndarray, int], None]
 BACKEND_KINDS = ("auto", "portaudio", "jack", "null", "offline")
 
 
+_STOP_TIMEOUT_S = 3.0
+
+
 class AudioError(RuntimeError):
     """An audio backend could not be opened or started; the message says why."""
 
@@ -241,10 +244,20 @@ class PortAudioBackend(AudioBackend):
         self._close_stream()
 
     def _close_stream(self) -> None:
-        if self._stream is not None:
-            self._stream.stop()
-            self._stream.close()
-            self._stream = None
+        """Stop and close the stream; give up after ``_STOP_TIMEOUT_S`` so shutdown never hangs.
+
+        PortAudio's JACK host waits for one more process callback to acknowledge a stop; if the JACK graph has
+        stalled (seen here when another client died abruptly), that callback never comes.
+        """
+        if self._stream is None:
+            return
+        stream, self._stream = self._stream, None
+        closer = threading.Thread(target=lambda: (stream.stop(), stream.close()), name="groovebox-audio-close",
+                                  daemon=True)
+        closer.start()
+        closer.join(_STOP_TIMEOUT_S)
+        if closer.is_alive():
+            log.warning("the audio stream did not stop within %.0f s; leaving it", _STOP_TIMEOUT_S)
 
 
 def _output_device_problem(sd, device: str | int | None) -> str | None:

@@ -6,11 +6,12 @@ running?"; making rtmidi use the system copy instead hung the JACK graph here). 
 MIDI floods and the 1 ms input polling away from the audio callback's GIL.
 
 ``MidiBridge`` (daemon side) has the same surface as ``groovebox.hw.midi.MidiPorts``: ``input_names()``,
-``output_names()``, ``open_input(name, callback)``, ``open_output(name)`` and ``watch(on_change)``. It talks
+``output_names()``, ``open_input(name, callback)``, ``open_output(name)`` and ``watch(on_change)``; received
+messages carry their arrival time (``time.monotonic()`` in the MIDI process) in ``message.time``. It talks
 to ``python -m groovebox.hw.midi_bridge`` over pipes, one JSON object per line:
 
     child -> daemon   {"ports": {"inputs": [...], "outputs": [...]}}      at start and on every change
-                      {"in": ID, "hex": "90 33 7F"}                       a message on input ID
+                      {"in": ID, "hex": "90 33 7F", "t": S}               a message on input ID, received at S (monotonic)
                       {"error": ID, "message": "..."}                     an open failed / a port went away
     daemon -> child   {"open_input": ID, "name": "..."} {"open_output": ID, "name": "..."}
                       {"send": ID, "hex": "..."} {"close": ID}
@@ -177,7 +178,7 @@ class MidiBridge:
 
     def _dispatch(self, event: dict) -> None:
         if "in" in event:
-            self._received(event["in"], event["hex"])
+            self._received(event["in"], event["hex"], event.get("t", 0.0))
         elif "ports" in event:
             self._ports_changed(event["ports"])
         elif "error" in event:
@@ -189,12 +190,12 @@ class MidiBridge:
             self._failure = event["fatal"]
             self._ready.set()
 
-    def _received(self, port_id: int, hex_text: str) -> None:
+    def _received(self, port_id: int, hex_text: str, received_s: float) -> None:
         port = self._ports.get(port_id)
         if not isinstance(port, BridgeInput) or port.closed:
             return
         try:
-            message = mido.Message.from_hex(hex_text)
+            message = mido.Message.from_hex(hex_text, time=received_s)
         except ValueError:
             port.errors += 1
             return
@@ -352,7 +353,8 @@ def _child_command(command: dict, ports, opened: dict[int, object], emit: Callab
         port_id = command["open_input"]
         try:
             opened[port_id] = ports.open_input(command["name"],
-                                               lambda message: emit({"in": port_id, "hex": message.hex()}))
+                                               lambda message: emit({"in": port_id, "hex": message.hex(),
+                                                                     "t": time.monotonic()}))
         except MidiError as exc:
             emit({"error": port_id, "message": str(exc)})
     elif "open_output" in command:

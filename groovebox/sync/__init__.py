@@ -1,5 +1,6 @@
-"""Sync with other gear: MIDI clock out (control loop side; the ticks are sent by the MIDI process)."""
+"""Sync with other gear: MIDI clock out and in (control loop side; the MIDI process sends and stamps ticks)."""
 
+from groovebox.sync.clock_in import MidiClockIn
 from groovebox.sync.clock_out import MidiClockOut
 
-__all__ = ["MidiClockOut"]
+__all__ = ["MidiClockIn", "MidiClockOut"]

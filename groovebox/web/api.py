@@ -41,6 +41,7 @@ class Health(BaseModel):
     pads_playing: int
     warnings: list[str]
     controllers: list[ControllerInfo] = []
+    clock_source: str = "internal"
 
 
 def create_app(session: Session) -> FastAPI:
