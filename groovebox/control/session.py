@@ -19,11 +19,21 @@ from groovebox.engine import commands as c
 from groovebox.engine.events import BufferReleased, TempoChanged
 from groovebox.transport import TapTempo
 
-__all__ = ["Session", "SessionInfo"]
+__all__ = ["Session", "SessionInfo", "every"]
 
 log = logging.getLogger(__name__)
 
 POLL_S = 0.02
+
+
+async def every(period_s: float, stop: asyncio.Event, action: Callable[[], None]) -> None:
+    """Run ``action`` on the control loop every ``period_s`` until ``stop`` is set."""
+    while not stop.is_set():
+        action()
+        try:
+            await asyncio.wait_for(stop.wait(), period_s)
+        except TimeoutError:
+            pass
 
 
 @dataclass
@@ -95,12 +105,7 @@ class Session:
     # ------------------------------------------------------------------ loop
     async def run(self, stop: asyncio.Event) -> None:
         """Drain engine events until ``stop`` is set."""
-        while not stop.is_set():
-            self.poll()
-            try:
-                await asyncio.wait_for(stop.wait(), POLL_S)
-            except TimeoutError:
-                pass
+        await every(POLL_S, stop, self.poll)
         self.poll()
 
     def poll(self) -> None:

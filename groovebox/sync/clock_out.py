@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from groovebox.control.session import Session
+from groovebox.control.session import Session, every
 from groovebox.engine import PadState, PadStateChanged
 
 __all__ = ["MidiClockOut"]
@@ -37,12 +37,7 @@ class MidiClockOut:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Keep the clock anchored until ``stop`` is set."""
-        while not stop.is_set():
-            self.update()
-            try:
-                await asyncio.wait_for(stop.wait(), _UPDATE_S)
-            except TimeoutError:
-                pass
+        await every(_UPDATE_S, stop, self.update)
         self.bridge.set_clock([], 120.0, 0.0, 0.0)
 
     def update(self) -> None:

@@ -37,8 +37,7 @@ def session():
 
 
 def advance(session, frames=256):
-    render_offline(session.engine, frames, 256) if session.engine.frame == 0 else \
-        session.engine.render(np.zeros((frames, 2), np.float32), frames)
+    session.engine.render(np.zeros((frames, 2), np.float32), frames)
     session.poll()
 
 
