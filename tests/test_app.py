@@ -10,7 +10,6 @@ import time
 import urllib.request
 
 import numpy as np
-import pytest
 import soundfile
 
 from groovebox.app import Daemon, DaemonOptions

@@ -11,7 +11,6 @@ import time
 
 import numpy as np
 import pytest
-import soundfile
 
 from groovebox.controllers.profile import default_profile_dir, load_profile
 from groovebox.hw.jackserver import client_output_ports
