@@ -29,6 +29,7 @@ from groovebox.hw.midi_bridge import BridgeWatcher, MidiBridge, MidiBridgeError
 from groovebox.project.compile import CompiledProject, compile_project, session_commands
 from groovebox.project.model import Project, load_project
 from groovebox.sync import MidiClockIn, MidiClockOut
+from groovebox.sync.link import LinkSync
 from groovebox.web import create_app
 
 __all__ = ["Daemon", "DaemonOptions", "run_daemon"]
@@ -115,6 +116,8 @@ class Daemon:
         if self.controllers is not None:
             clock = MidiClockOut(session, self._midi, self._clock_outputs)
             tasks.append(asyncio.create_task(clock.run(stop), name="midi-clock"))
+        if self.settings.midi.clock_source == "link":
+            tasks.append(asyncio.create_task(LinkSync(session).run(stop), name="link"))
         server = None
         if self.options.serve_web:
             server = _Server(uvicorn.Config(create_app(session), host=self.settings.web.host,
@@ -158,7 +161,7 @@ class Daemon:
         self.controllers = ControllerManager(self._midi, profiles, self.session, loop,
                                              watcher_factory=BridgeWatcher, poll_s=midi.poll_s)
         self.session.reporters["controllers"] = self.controllers.describe
-        if midi.clock_source:
+        if midi.clock_source and midi.clock_source != "link":
             clock_in = MidiClockIn(self.session, self._midi, midi.clock_source, loop)
             self.controllers.after_rescan.append(clock_in.rescan)
         self.controllers.start()

@@ -52,7 +52,8 @@ class MidiSettings(_Section):
     api: Literal["auto", "alsa", "jack"] = "auto"
     poll_s: float = Field(0.5, ge=0.05, le=1.0)
     profiles_dir: str = Field("", description="empty = config/controllers next to the package")
-    clock_source: str = Field("", description="empty = internal clock; else a regex: follow that input's MIDI clock")
+    clock_source: str = Field("", description='empty = internal clock; "link" = Ableton Link; '
+                              "else a regex: follow that input port's MIDI clock")
     clock_out_ports: list[str] = Field(default_factory=list, description="regexes of extra ports to send clock to")
 
 

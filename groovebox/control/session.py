@@ -128,6 +128,14 @@ class Session:
             log.warning("audio underruns: %d (+%d)", underruns, underruns - self._reported_underruns)
             self._reported_underruns = underruns
 
+    def heard_beat(self, at_s: float) -> float:
+        """The engine beat leaving the speakers at ``at_s`` (time.monotonic()), from the audio clock."""
+        audio, engine = self.audio, self.engine
+        latency_s = (audio.latency_s or audio.block_frames / audio.sample_rate) \
+            + engine.latency_frames / engine.sample_rate
+        frame = audio.stats.callback_frame + (at_s - audio.stats.callback_s - latency_s) * engine.sample_rate
+        return engine.clock.beat_at(frame)
+
     def notify(self) -> None:
         """Tell every listener (LED drivers, displays) that the live state changed."""
         for listener in list(self.listeners):
@@ -151,6 +159,8 @@ class Session:
             "project": self.info.project_name,
             "tempo_bpm": round(float(status[Status.TEMPO_BPM]), 3),
             "beat": round(float(status[Status.BEAT]), 3),
+            "heard_at_s": (now_s := time.monotonic()),
+            "heard_beat": self.heard_beat(now_s),
             "pads_playing": sum(state in (PadState.PLAYING, PadState.STOPPING) for state in self.pad_states),
             "warnings": list(self.info.warnings),
             "clock_source": "internal",

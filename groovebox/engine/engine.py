@@ -325,7 +325,7 @@ class Engine:
     def _reposition(self, pad: PadSlot, position: float, at: int) -> None:
         """Continue a playing pad from ``position`` (frames into its region) at ``at``."""
         pad.playhead.anchor_frame = at
-        pad.playhead.anchor_pos = math.fmod(position, pad.region_frames) if pad.looping else position
+        pad.playhead.anchor_pos = position % pad.region_frames if pad.looping else position
         self._schedule_natural_end(pad)
 
     def _unload(self, command: c.UnloadPad, at: int) -> None:
@@ -371,8 +371,14 @@ class Engine:
             pad.stop_due = self.clock.grid_frame(pad.stop_beat)
 
     def _locate(self, command: c.Locate, at: int) -> None:
+        """Move the grid; playing loops move with it (fading across the jump) so they stay on the bar."""
+        delta_beats = command.beat - self.clock.beat_at(at)
         self.clock.locate(command.beat, at)
         for pad in self.pads:
+            if pad.playing and pad.looping and delta_beats:
+                position = pad.playhead.position_at(at) + delta_beats * 60.0 * self.sample_rate / pad.native_bpm
+                self._fade_out(pad, at)
+                self._reposition(pad, position, at)
             if pad.start_due != NOT_DUE and not math.isnan(pad.start_beat):
                 pad.start_due, pad.start_beat = self._grid_after(pad, at)
             if pad.stop_due != NOT_DUE and not math.isnan(pad.stop_beat):

@@ -12,6 +12,7 @@ on our launch; when every pad has stopped, a Stop is sent.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 
 from groovebox.control.session import Session, every
@@ -54,12 +55,9 @@ class MidiClockOut:
         self._sent = ([p.id for p in ports], tempo_bpm, anchor_s, anchor_beat)
 
     def _anchor(self) -> tuple[float, float, float]:
-        """(time, beat, tempo): when the sound of a recent frame leaves the speakers, and its beat."""
-        audio, engine = self.session.audio, self.session.engine
-        frame, started_s = audio.stats.callback_frame, audio.stats.callback_s
-        latency_s = (audio.latency_s or audio.block_frames / audio.sample_rate) \
-            + engine.latency_frames / engine.sample_rate
-        return started_s + latency_s, engine.clock.beat_at(frame), engine.clock.tempo_bpm
+        """(time, beat, tempo): the beat leaving the speakers now."""
+        now_s = time.monotonic()
+        return now_s, self.session.heard_beat(now_s), self.session.engine.clock.tempo_bpm
 
     def on_event(self, event) -> None:
         """Engine events (control loop): schedule Start for the first launch from silence, Stop at the end."""

@@ -38,6 +38,8 @@ class Health(BaseModel):
     project: str
     tempo_bpm: float
     beat: float
+    heard_at_s: float = 0.0      # time.monotonic() on the daemon's machine ...
+    heard_beat: float = 0.0      # ... and the beat leaving the speakers then (for sync checks)
     pads_playing: int
     warnings: list[str]
     controllers: list[ControllerInfo] = []

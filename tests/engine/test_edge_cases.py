@@ -74,3 +74,14 @@ def test_a_tempo_change_in_the_middle_of_a_click_lets_it_finish(make_engine):
     changed = render([c.SetTempo(90.0, at_frame=24500)])
     np.testing.assert_array_equal(changed[:24000 + 1440], steady[:24000 + 1440])
     assert not changed[24000 + 1440:30000].any()               # next click comes later at 90 BPM
+
+
+def test_locate_moves_playing_loops_with_the_grid(make_engine):
+    """A one-bar loop with a click on its first frame keeps clicking on bar lines after a locate."""
+    audio = np.zeros((96000, 2), np.float32)
+    audio[0] = 1.0
+    engine = make_engine(quantize=c.Quantize.OFF)
+    engine.post(c.LoadPad(0, audio, 120.0, volume=1.0))
+    out = render_offline(engine, 4 * 96000, 256, [c.PressPad(0, at_frame=0), c.Locate(0.0, at_frame=130000)])
+    clicks = np.flatnonzero(out[:, 0] > 0.5)
+    assert list(clicks) == [0, 96000, 130000, 226000, 322000]   # bar 1 again at 130000, then every bar
