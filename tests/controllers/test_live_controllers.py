@@ -107,3 +107,18 @@ def test_devices_lists_midi_ports_and_the_profile_each_matched(jack_server, virt
     matched = {(p["direction"], p["profile"]) for p in ports if "APC mini mk2" in p["name"]}
     assert ("input", "APC mini mk2") in matched and ("output", "APC mini mk2") in matched
     assert any(p["profile"] is None for p in ports if "Notes" in p["name"])    # the Notes port is not ours
+
+
+def test_two_controllers_at_once(daemon, virtual_controller):
+    launchpad = load_profile(default_profile_dir() / "novation_launchpad_mini_mk3.toml")
+    apc = load_profile(default_profile_dir() / "akai_apc_mini_mk2.toml")
+    pads_lp = virtual_controller("novation_launchpad_mini_mk3")
+    pads_apc = virtual_controller("akai_apc_mini_mk2")
+    pads_lp.expect(lambda l: led(l, launchpad.pad_note(0), launchpad.leds.loaded), timeout_s=3)
+    pads_apc.expect(lambda l: led(l, apc.pad_note(0), apc.leds.loaded), timeout_s=3)
+    early_in_a_bar(daemon)
+    pads_apc.command(f"press {apc.pad_note(1)} 127")                 # pressed on the APC ...
+    pads_apc.expect(lambda l: led(l, apc.pad_note(1), apc.leds.queued), timeout_s=3)
+    pads_lp.expect(lambda l: led(l, launchpad.pad_note(1), launchpad.leds.queued), timeout_s=3)   # ... shown on both
+    assert sorted(c["profile"] for c in daemon.session.health()["controllers"]) == ["APC mini mk2",
+                                                                                   "Launchpad Mini MK3"]

@@ -16,11 +16,11 @@ def test_clock_runs_at_24_per_beat_and_start_precedes_the_launch(daemon, virtual
     time.sleep(0.5)
     started = len(pads.history)
     started_s = time.monotonic()
-    time.sleep(5.0)
+    time.sleep(10.0)
     window = [line for line in pads.history[started:] if line.get("type") == "clock"]
     elapsed_s = time.monotonic() - started_s
-    expected = elapsed_s * 240 / 60 * 24                  # 240 BPM: 96 clocks a second
-    assert abs(len(window) - expected) <= 0.01 * expected + 3, (len(window), expected)
+    expected = elapsed_s * 240 / 60 * 24                  # 240 BPM: 96 clocks per 4/4 bar, 96 a second
+    assert abs(len(window) - expected) <= 2, (len(window), expected)   # +-1 at each end of the window
 
     pads.command(f"press {profile.pad_note(1)} 127")
     pads.expect(lambda line: line.get("type") == "start", timeout_s=3)      # (the LED may come just before
