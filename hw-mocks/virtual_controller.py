@@ -176,6 +176,8 @@ def describe(data: list[int]) -> dict:
         return {"type": "sysex", "hex": to_hex(data)}
     if len(data) == 1 and status in system:
         return {"type": system[status]}
+    if status == 0xF2 and len(data) == 3 and data[1] < 0x80 and data[2] < 0x80:
+        return {"type": "songpos", "pos": data[1] + 128 * data[2]}
     if 0x80 <= status < 0xF0 and all(b < 0x80 for b in data[1:]):
         kind = status & 0xF0
         if kind == 0xE0 and len(data) == 3:

@@ -128,9 +128,10 @@ class MidiBridge:
         self._write({"clock": {"ports": [port.id for port in outputs], "tempo_bpm": tempo_bpm,
                                "anchor_s": anchor_s, "anchor_beat": anchor_beat}})
 
-    def transport(self, action: str, at_beat: float | None = None) -> None:
-        """``start`` (sent just before the clock of ``at_beat``), ``cancel`` a pending start, or ``stop``."""
-        self._write({"transport": action, "at_beat": at_beat})
+    def transport(self, action: str, at_beat: float | None = None, song_position: int = 0) -> None:
+        """``start`` (sent just before the clock of ``at_beat``), ``continue`` (Song Position Pointer
+        ``song_position`` in 16ths now, Continue before the clock of ``at_beat``), ``cancel`` or ``stop``."""
+        self._write({"transport": action, "at_beat": at_beat, "song_position": song_position})
 
     def watch(self, on_change: Callable[[set[str], set[str]], None] | None) -> None:
         """Call ``on_change(appeared, disappeared)`` (reader thread) whenever the port lists change."""
@@ -275,6 +276,7 @@ class _ClockSender:
     """
 
     _CLOCK, _START, _STOP = mido.Message("clock"), mido.Message("start"), mido.Message("stop")
+    _CONTINUE = mido.Message("continue")
 
     def __init__(self, opened: dict[int, object]) -> None:
         self.opened = opened
@@ -283,6 +285,7 @@ class _ClockSender:
         self.anchor_s = 0.0
         self.anchor_beat = 0.0
         self.start_tick: int | None = None
+        self.start_message = self._START
         self._changed = threading.Condition()
         self._running = True
         self._thread = threading.Thread(target=self._run, name="groovebox-midi-clock", daemon=True)
@@ -298,6 +301,11 @@ class _ClockSender:
                 self.anchor_beat = float(clock["anchor_beat"])
             elif command["transport"] == "start":
                 self.start_tick = round(float(command["at_beat"]) * 24)
+                self.start_message = self._START
+            elif command["transport"] == "continue":      # a follower joined mid-song: position, then Continue
+                self.start_tick = round(float(command["at_beat"]) * 24)
+                self.start_message = self._CONTINUE
+                self._send(mido.Message("songpos", pos=min(16383, int(command["song_position"]))))
             elif command["transport"] == "cancel":
                 self.start_tick = None
             elif command["transport"] == "stop":
@@ -331,7 +339,7 @@ class _ClockSender:
                     continue                                  # settings changed: recompute
                 if self.start_tick is not None and tick >= self.start_tick:
                     self.start_tick = None
-                    self._send(self._START)
+                    self._send(self.start_message)
                 self._send(self._CLOCK)
                 tick += 1
 

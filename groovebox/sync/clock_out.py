@@ -6,7 +6,8 @@ the tempo and where a beat falls in time (re-anchored when the tempo changes or 
 
 Transport: the clock runs all the time (followers show the tempo, Launchpads flash in time). When the first
 pad is queued from silence, a Start is scheduled for the beat it will start on, so a follower's bar 1 lands
-on our launch; when every pad has stopped, a Stop is sent.
+on our launch; when every pad has stopped, a Stop is sent. A follower plugged in while we play gets a Song
+Position Pointer (16ths since our Start) and a Continue on that 16th, so it joins in place.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ class MidiClockOut:
         self.bridge = bridge
         self.outputs = outputs
         self.running = False           # a Start went out (or is pending) and no Stop since
+        self.start_beat = 0.0          # the beat our Start was sent on (song position 0)
         self._sent: tuple | None = None
         session.event_listeners.append(self.on_event)
 
@@ -44,20 +46,30 @@ class MidiClockOut:
     def update(self) -> None:
         """Send a new anchor when the ports or tempo changed, or the timing estimate moved."""
         ports = self.outputs()
+        port_ids = [port.id for port in ports]
         anchor_s, anchor_beat, tempo_bpm = self._anchor()
+        joined = self._sent is not None and set(port_ids) - set(self._sent[0])
         if self._sent is not None:
             sent_ports, sent_tempo, sent_s, sent_beat = self._sent
             predicted_s = sent_s + (anchor_beat - sent_beat) * 60.0 / sent_tempo
-            if [p.id for p in ports] == sent_ports and tempo_bpm == sent_tempo \
-                    and abs(predicted_s - anchor_s) < _REANCHOR_S:
+            if port_ids == sent_ports and tempo_bpm == sent_tempo and abs(predicted_s - anchor_s) < _REANCHOR_S:
                 return
         self.bridge.set_clock(ports, tempo_bpm, anchor_s, anchor_beat)
-        self._sent = ([p.id for p in ports], tempo_bpm, anchor_s, anchor_beat)
+        self._sent = (port_ids, tempo_bpm, anchor_s, anchor_beat)
+        if joined and self.running and anchor_beat > self.start_beat:
+            self._join_mid_song(anchor_beat)
 
     def _anchor(self) -> tuple[float, float, float]:
         """(time, beat, tempo): the beat leaving the speakers now."""
         now_s = time.monotonic()
         return now_s, self.session.heard_beat(now_s), self.session.engine.clock.tempo_bpm
+
+    def _join_mid_song(self, beat_now: float) -> None:
+        """A clock follower appeared while we play: tell it where we are (SPP), then Continue on the next 16th.
+
+        (Sent to every clock port; followers already running ignore a Continue.)"""
+        sixteenth = int((beat_now - self.start_beat) * 4) + 2          # the next-but-one 16th, safely ahead
+        self.bridge.transport("continue", self.start_beat + sixteenth / 4, song_position=sixteenth)
 
     def on_event(self, event) -> None:
         """Engine events (control loop): schedule Start for the first launch from silence, Stop at the end."""
@@ -66,7 +78,8 @@ class MidiClockOut:
         states = self.session.pad_states
         if event.state == PadState.QUEUED and not self.running:
             self.running = True
-            self.bridge.transport("start", self.session.engine.clock.beat_at(event.due_frame))
+            self.start_beat = self.session.engine.clock.beat_at(event.due_frame)
+            self.bridge.transport("start", self.start_beat)
         elif self.running and not any(state in _ACTIVE for state in states):
             self.running = False
             self.bridge.transport("stop")

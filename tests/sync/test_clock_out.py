@@ -9,7 +9,7 @@ from groovebox.controllers.profile import default_profile_dir, load_profile
 pytestmark = pytest.mark.jack
 
 
-def test_clock_runs_at_24_per_beat_and_start_precedes_the_launch(daemon, virtual_controller):
+def test_clock_runs_at_24_per_beat_start_song_position_and_stop(daemon, virtual_controller):
     profile = load_profile(default_profile_dir() / "novation_launchpad_mini_mk3.toml")
     pads = virtual_controller("novation_launchpad_mini_mk3")
     pads.expect(lambda line: line.get("type") == "clock", timeout_s=5)
@@ -29,5 +29,9 @@ def test_clock_runs_at_24_per_beat_and_start_precedes_the_launch(daemon, virtual
                   and line["channel"] == profile.leds.playing.channel for line in pads.history):
         assert time.monotonic() < deadline, "the pad never showed playing"
         time.sleep(0.05)
+    follower = virtual_controller("akai_apc_mini_mk2")   # plugged in mid-song: position, then Continue
+    position = follower.expect(lambda line: line.get("type") == "songpos", timeout_s=3)
+    follower.expect(lambda line: line.get("type") == "continue", timeout_s=3)
+    assert position["pos"] > 0
     pads.command(f"press {profile.pad_note(1)} 127")      # toggle off: everything stops -> Stop
     pads.expect(lambda line: line.get("type") == "stop", timeout_s=4)
