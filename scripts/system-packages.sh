@@ -4,7 +4,7 @@
 set -eu
 
 RUN_PACKAGES="libportaudio2 libasound2 libjack-jackd2-0"
-TEST_PACKAGES="jackd2"
+TEST_PACKAGES="jackd2 iproute2"     # iproute2: network namespaces for the Link test
 
 packages="$RUN_PACKAGES"
 [ "${1:-run}" = "test" ] && packages="$packages $TEST_PACKAGES"
