@@ -25,7 +25,7 @@ from groovebox.controllers import ControllerManager, default_profile_dir, load_p
 from groovebox.engine import Engine
 from groovebox.engine import commands as c
 from groovebox.hw import AudioBackend, open_audio
-from groovebox.hw.midi_bridge import BridgeWatcher, MidiBridge, MidiBridgeError
+from groovebox.hw.midi_bridge import MidiBridge, MidiBridgeError
 from groovebox.project.compile import CompiledProject, compile_project, session_commands
 from groovebox.project.model import Project, load_project
 from groovebox.sync import MidiClockIn, MidiClockOut
@@ -158,8 +158,7 @@ class Daemon:
             log.warning("no MIDI (%s): pad controllers are disabled", exc)
             self.session.info.warnings.append(f"no MIDI: {exc}")
             return
-        self.controllers = ControllerManager(self._midi, profiles, self.session, loop,
-                                             watcher_factory=BridgeWatcher, poll_s=midi.poll_s)
+        self.controllers = ControllerManager(self._midi, profiles, self.session, loop)
         self.session.reporters["controllers"] = self.controllers.describe
         if midi.clock_source and midi.clock_source != "link":
             clock_in = MidiClockIn(self.session, self._midi, midi.clock_source, loop)

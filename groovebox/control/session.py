@@ -91,7 +91,9 @@ class Session:
         return self.quantize
 
     def set_tempo(self, tempo_bpm: float) -> None:
+        """Change the tempo; ``tempo_bpm`` shows it at once (the engine confirms with a TempoChanged event)."""
         self.post(c.SetTempo(tempo_bpm))
+        self.tempo_bpm = tempo_bpm
 
     def tap(self) -> float | None:
         """Tap tempo; sets the tempo once two taps are in and returns it."""

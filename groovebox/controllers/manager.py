@@ -39,17 +39,14 @@ class _Device:
 
 
 class ControllerManager:
-    """Owns the connected controllers. ``ports`` is a ``groovebox.hw.midi.MidiPorts``."""
+    """Owns the connected controllers. ``ports`` is a ``groovebox.hw.midi_bridge.MidiBridge`` (it polls the
+    port lists in the MIDI process and calls ``watch``'s callback on changes)."""
 
-    def __init__(self, ports, profiles: list[Profile], session: Session, loop: asyncio.AbstractEventLoop,
-                 watcher_factory=None, poll_s: float = 0.5) -> None:
+    def __init__(self, ports, profiles: list[Profile], session: Session, loop: asyncio.AbstractEventLoop) -> None:
         self.ports = ports
         self.profiles = profiles
         self.session = session
         self.loop = loop
-        self._watcher_factory = watcher_factory
-        self._poll_s = poll_s
-        self._watcher = None
         self._devices: dict[str, _Device] = {}
         self.after_rescan: list = []        # more port users (clock in/out) that follow plugs and unplugs
 
@@ -60,14 +57,11 @@ class ControllerManager:
     def start(self) -> None:
         """Connect what is plugged in now and start watching for changes."""
         self.rescan()
-        if self._watcher_factory is not None:
-            self._watcher = self._watcher_factory(self.ports, self._changed_threadsafe, self._poll_s)
-            self._watcher.start()
+        self.ports.watch(self._changed_threadsafe)
 
     def stop(self) -> None:
         """Stop watching; leave every device in its normal mode and close the ports."""
-        if self._watcher is not None:
-            self._watcher.stop()
+        self.ports.watch(None)
         for name in list(self._devices):
             self._devices[name].driver.disconnect()
             self._close(name)

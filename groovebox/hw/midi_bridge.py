@@ -216,20 +216,6 @@ class MidiBridge:
             log.debug("MIDI process: %s", line.rstrip())
 
 
-class BridgeWatcher:
-    """``ControllerManager``'s watcher for a ``MidiBridge``: the child already polls, so this only subscribes."""
-
-    def __init__(self, bridge: MidiBridge, on_change: Callable[[set[str], set[str]], None], poll_s: float) -> None:
-        self.bridge, self.on_change = bridge, on_change
-
-    def start(self) -> BridgeWatcher:
-        self.bridge.watch(self.on_change)
-        return self
-
-    def stop(self) -> None:
-        self.bridge.watch(None)
-
-
 # ====================================================================== the child process
 def _child_main(api: str, poll_s: float) -> int:
     """Runs in the MIDI process: port lists out, messages both ways, until stdin closes."""

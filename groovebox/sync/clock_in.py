@@ -84,4 +84,3 @@ class MidiClockIn:
         tempo_bpm = round(tempo_from_clock_times(list(self._times)), 2)
         if abs(tempo_bpm - self.session.tempo_bpm) >= _MIN_CHANGE_BPM and 10.0 <= tempo_bpm <= 1000.0:
             self.session.set_tempo(tempo_bpm)
-            self.session.tempo_bpm = tempo_bpm

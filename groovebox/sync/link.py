@@ -50,8 +50,8 @@ class LinkSync:
             self.link.tempo = ours
             self._synced_tempo = ours
         elif abs(theirs - ours) > 0.005:                    # changed by a peer: follow
-            self.session.set_tempo(round(theirs, 3))
-            self.session.tempo_bpm = self._synced_tempo = round(theirs, 3)
+            self._synced_tempo = round(theirs, 3)
+            self.session.set_tempo(self._synced_tempo)
 
     def _sync_phase(self) -> None:
         now_s = time.monotonic()
