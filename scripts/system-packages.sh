@@ -3,7 +3,7 @@
 # Usage: scripts/system-packages.sh run|test     (run as root, or with sudo available)
 set -eu
 
-RUN_PACKAGES="libportaudio2 libasound2 libjack-jackd2-0"
+RUN_PACKAGES="libportaudio2 libasound2 libjack-jackd2-0 libfluidsynth3 timgm6mb-soundfont"
 TEST_PACKAGES="jackd2 iproute2"     # iproute2: network namespaces for the Link test
 
 packages="$RUN_PACKAGES"
