@@ -37,7 +37,7 @@ class AudioSettings(_Section):
 
 
 class EngineSettings(_Section):
-    pads: Literal[16] = 16
+    pads: Literal[16, 32, 48, 64] = Field(64, description="pad voices: 1 to 4 banks of 16")
     limiter_ceiling_db: float = Field(-0.3, ge=-24.0, lt=0.0)
     metronome_volume: float = Field(0.5, ge=0.0, le=1.0)
 

@@ -14,7 +14,13 @@ Button actions::
     quantize       next launch grid (off, 1/16, ... 4 bars)
     tap            tap tempo
     record_arm     arm/disarm recording (lamp only until recording lands)
-    bank_prev/next choose which bank of the 8x8 shows the 16 pads
+    bank_prev/next page through the session's banks of 16 pads (see below)
+
+Banks: the session has 1-4 banks of 16 pads (``engine.pads``). Each pad area of the device shows one bank:
+a 16-pad device shows one bank at a time, an 8x8 shows four (its quadrants, ``pads.bank_offsets`` in the
+profile), an MPD218 three (its hardware banks A-C). bank_prev/bank_next move by a whole device's worth of
+banks (a page), so a 16-pad device with bank buttons reaches every bank and an 8x8 with 64 pads shows them
+all on one page (its bank buttons stay dark). Scene buttons launch rows of the first area's bank.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ import mido
 
 from groovebox.control.session import Session
 from groovebox.controllers.leds import LedFrame, build_frame
-from groovebox.controllers.profile import Profile, is_press, scene_pads
+from groovebox.controllers.profile import PADS, Profile, is_press, scene_pads
 from groovebox.engine import commands as c
 
 __all__ = ["PadDriver", "Output"]
@@ -54,7 +60,7 @@ class PadDriver:
         self.session = session
         self.output = output
         self.port_name = port_name
-        self.bank = 0
+        self.page = 0
         self.shift = False
         self.record_armed = False
         self.ignored = 0          # messages that were not for us (counted, never fatal)
@@ -90,9 +96,20 @@ class PadDriver:
         else:
             self.ignored += 1
 
-    def _pad(self, bank_pad: tuple[int, int], message: mido.Message) -> None:
-        bank, pad = bank_pad
-        if bank != self.bank:
+    @property
+    def first_bank(self) -> int:
+        """The session bank shown in the device's first pad area."""
+        return self.page * self.profile.banks
+
+    @property
+    def pages(self) -> int:
+        session_banks = -(-len(self.session.pad_states) // PADS)
+        return -(-session_banks // self.profile.banks)
+
+    def _pad(self, area_pad: tuple[int, int], message: mido.Message) -> None:
+        area, pad_in_bank = area_pad
+        pad = (self.first_bank + area) * PADS + pad_in_bank
+        if pad >= len(self.session.pad_states):
             self.ignored += 1
             return
         if not is_press(message):
@@ -112,7 +129,7 @@ class PadDriver:
             return
         if name.startswith("scene_"):
             for pad in scene_pads(name):
-                self.session.press(pad)
+                self.session.press(self.first_bank * PADS + pad)
         elif name == "stop_all":
             self.session.stop_all(quantized=not self.shift)
         elif name == "quantize":
@@ -122,7 +139,7 @@ class PadDriver:
         elif name == "record_arm":
             self.record_armed = not self.record_armed
         elif name in ("bank_prev", "bank_next"):
-            self.bank = (self.bank + (1 if name == "bank_next" else -1)) % self.profile.banks
+            self.page = (self.page + (1 if name == "bank_next" else -1)) % self.pages
         self.refresh()
 
     # ------------------------------------------------------------------ LEDs
@@ -143,10 +160,10 @@ class PadDriver:
             "shift": self.shift,
             "record_arm": "blink" if self.record_armed else "off",
             "quantize": self.session.quantize != c.Quantize.OFF,
-            "bank_prev": self.profile.banks > 1,
-            "bank_next": self.profile.banks > 1,
+            "bank_prev": self.pages > 1,
+            "bank_next": self.pages > 1,
         }
-        return build_frame(self.profile, self.session.pad_states, bank=self.bank, lamps=lamps)
+        return build_frame(self.profile, self.session.pad_states, first_bank=self.first_bank, lamps=lamps)
 
     def _send(self, message: mido.Message) -> None:
         if self.output is not None:

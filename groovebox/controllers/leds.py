@@ -4,9 +4,9 @@ Pure (no I/O), called on the control thread. ``build_frame`` turns pad states, c
 into a ``LedFrame`` keyed by address ``(kind, number)``; the channel is not part of the key, because on a
 Launchpad a flashing LED (channel 1) and a static one (channel 0) are two messages for the same LED.
 ``frame.diff(previous)`` returns only the messages that changed, or all of them when ``previous`` is None
-(a repaint after connect). Only the selected bank's 4x4 is lit; the other banks' pads are in the frame as
-"empty", so switching banks darkens the old area through the same diff. Devices without ``[leds]`` get an
-empty frame and nothing is ever sent.
+(a repaint after connect). Each pad area of the device (one on a 16-pad device, four quadrants on an
+8x8) shows one bank of 16 session pads: area ``a`` shows bank ``first_bank + a``; an area past the last bank
+is dark. Devices without ``[leds]`` get an empty frame and nothing is ever sent.
 
 Pad looks (from the pad state machine, Ableton/Zynthian conventions)::
 
@@ -66,39 +66,42 @@ class LedFrame(Mapping[Address, mido.Message]):
         return changed + dropped
 
 
-def build_frame(profile: Profile, states: Sequence[Any], *, bank: int = 0,
+def build_frame(profile: Profile, states: Sequence[Any], *, first_bank: int = 0,
                 categories: Sequence[str | None] | None = None,
                 lamps: Mapping[str, bool | str] | None = None) -> LedFrame:
-    """The LED frame for ``profile`` showing ``states`` (16 pad states) on ``bank``. Control thread.
+    """The LED frame for ``profile`` showing the session's pad ``states`` (16 per bank). Control thread.
 
     ``states`` items are "empty" ... "recording" or enum members with those names (``PadState.QUEUED``);
-    ``categories`` (16 items, None = unknown) picks the "loaded" colour; ``lamps`` maps button names to
-    "off"/"on"/"blink" (or False/True). Buttons the device lacks are ignored; unknown names raise.
+    the device's pad area ``a`` shows bank ``first_bank + a``. ``categories`` (one per state, None =
+    unknown) picks the "loaded" colour; ``lamps`` maps button names to "off"/"on"/"blink" (or False/True).
+    Buttons the device lacks are ignored; unknown names raise.
     """
     names = [_state_name(state) for state in states]
-    if len(names) != PADS:
-        raise ValueError(f"{len(names)} pad states given, expected {PADS}")
-    if categories is not None and len(categories) != PADS:
-        raise ValueError(f"{len(categories)} categories given, expected {PADS}")
+    if not names or len(names) % PADS:
+        raise ValueError(f"{len(names)} pad states given, expected a multiple of {PADS}")
+    if categories is not None and len(categories) != len(names):
+        raise ValueError(f"{len(categories)} categories given, expected {len(names)}")
+    if first_bank < 0:
+        raise IndexError(f"bank {first_bank} is negative")
     lamp_names = {name: _lamp_name(name, value) for name, value in (lamps or {}).items()}
     style = profile.leds
     if style is None:
         return LedFrame()
-    if not 0 <= bank < profile.banks:
-        raise IndexError(f"bank {bank} is outside 0..{profile.banks - 1}")
     kind = profile.pads.kind
     messages: dict[Address, mido.Message] = {}
 
     def put(kind: str, number: int, look: LedSpec) -> None:
         messages[(kind, number)] = _message(kind, number, look.channel, look.velocity)
 
-    for pad, state in enumerate(names):
-        category = categories[pad] if categories is not None else None
-        put(kind, profile.pad_note(pad, bank), _pad_look(style, state, category))
-    for other in range(profile.banks):
-        if other != bank:
-            for pad in range(PADS):
-                put(kind, profile.pad_note(pad, other), style.empty)
+    for area in range(profile.banks):
+        for pad in range(PADS):
+            index = (first_bank + area) * PADS + pad
+            if index < len(names):
+                category = categories[index] if categories is not None else None
+                look = _pad_look(style, names[index], category)
+            else:
+                look = style.empty
+            put(kind, profile.pad_note(pad, area), look)
     for name, control in profile.buttons.items():
         if control.lamp:
             put(control.kind, control.number, _lamp_look(style, name, lamp_names.get(name, "off")))

@@ -127,5 +127,5 @@ class ControllerManager:
     def describe(self) -> list[dict]:
         """The connected controllers, for ``/api/health`` and ``groovebox devices``."""
         return [{"profile": d.driver.profile.name, "input": name, "output": d.output_name,
-                 "bank": d.driver.bank, "ignored_messages": d.driver.ignored}
+                 "first_bank": d.driver.first_bank, "ignored_messages": d.driver.ignored}
                 for name, d in self._devices.items()]

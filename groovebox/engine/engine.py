@@ -1,4 +1,4 @@
-"""The groovebox audio engine: 16 pad voices, quantized launching, metronome and master chain.
+"""The groovebox audio engine: pad voices (1-4 banks of 16), quantized launching, metronome and master chain.
 
 ``render`` runs on the audio thread (the PortAudio/JACK callback, or the offline renderer) and never waits,
 locks, logs or touches files; after warm-up it allocates nothing while no command arrives. ``post`` is
@@ -38,7 +38,7 @@ class Engine:
     """Mixes pads into a stereo float32 stream. See the module docstring for the threading rules."""
 
     def __init__(self, sample_rate: int = 48000, max_block_frames: int = 2048, tempo_bpm: float = 120.0,
-                 beats_per_bar: int = 4, pads: int = 16, ceiling_db: float = -0.3,
+                 beats_per_bar: int = 4, pads: int = 64, ceiling_db: float = -0.3,
                  master_volume: float = 1.0) -> None:
         self.sample_rate = sample_rate
         self.max_block_frames = max_block_frames

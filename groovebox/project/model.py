@@ -111,7 +111,7 @@ class Pad(_Model):
     for this pad (None = follow it). ``chokeGroup`` 1-16: starting a pad stops the others in its group.
     """
 
-    pad_index: int = Field(ge=0, le=15)
+    pad_index: int = Field(ge=0, le=63)
     loop_id: Identifier | None = None
     audio_path: AudioPath | None = None
     pad_name: Name = ""

@@ -1,7 +1,7 @@
 """Performances: Standard MIDI Files that press and release pads, for offline renders, tests and benches.
 
-A note-on of notes 36-51 (C1-D#2, the General MIDI drum-pad range; any channel) presses pad 1-16 (pad
-index 0-15); a note-off, or a note-on with velocity 0, releases it. Everything else is ignored and
+A note-on of notes 36-99 (any channel) presses pad index 0-63: notes 36-51 (C1-D#2, the General MIDI
+drum-pad range) are bank 1, 52-67 bank 2, and so on; a note-off, or a note-on with velocity 0, releases it. Everything else is ignored and
 counted. The tempo is the project's, not the file's: tempo meta events are ignored, ticks become beats
 with the file's ``ticks_per_beat`` and beats become frames at the project bpm. All tracks are merged.
 
@@ -28,7 +28,7 @@ __all__ = [
 ]
 
 FIRST_PAD_NOTE = 36  # pad index 0; pad index i is note 36 + i
-_PAD_COUNT = 16
+_PAD_COUNT = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +46,7 @@ class Performance:
     """A parsed performance: the pad actions in play order plus what was skipped.
 
     ``end_frame`` is where the longest track ends (its end-of-track event), so a render knows how long
-    to run. ``ignored_notes`` counts note events outside 36-51; ``ignored_messages`` counts other channel
+    to run. ``ignored_notes`` counts note events outside 36-99; ``ignored_messages`` counts other channel
     and system messages (controllers, pitch bend, sysex, ...). Meta events are not counted.
     """
 

@@ -109,3 +109,81 @@ def test_quantize_button_cycles_the_grid(session):
     session.quantize = c.Quantize.FOUR_BARS
     driver.handle(mido.Message("control_change", control=lp.buttons["quantize"].number, value=127))
     assert session.quantize == c.Quantize.OFF
+
+
+@pytest.fixture
+def banked_session():
+    """Four banks of 16: pad 0 of every bank loaded, the last pad of bank 3 loaded too."""
+    engine = Engine(pads=64)
+    for pad in (0, 16, 32, 48, 63):
+        engine.post(c.LoadPad(pad, np.full((9600, 2), 0.1, np.float32), 120.0))
+    live = Session(engine, OfflineBackend(), SessionInfo("offline", 48000, 256))
+    render_offline(engine, 256, 256)
+    live.poll()
+    return live
+
+
+def test_an_8x8_plays_and_shows_four_banks_at_once(banked_session):
+    output = Recorder()
+    lp = profile("novation_launchpad_mini_mk3")
+    driver = PadDriver(lp, banked_session, output)
+    driver.connect()
+    leds = {m.note: m.velocity for m in output.sent if m.type == "note_on"}
+    assert all(leds[lp.pad_note(0, area)] == lp.leds.loaded.velocity for area in range(4))
+    assert leds[lp.pad_note(15, 3)] == lp.leds.loaded.velocity and leds[lp.pad_note(1, 3)] == 0
+    assert driver.pages == 1
+    driver.handle(mido.Message("note_on", note=lp.pad_note(15, 3), velocity=100))   # bank 4, last pad
+    advance(banked_session)
+    assert banked_session.pad_states[63] == PadState.QUEUED
+
+
+def test_bank_buttons_page_a_16_pad_device_through_every_bank(banked_session, tmp_path):
+    path = tmp_path / "pads_with_banks.toml"
+    path.write_text("""
+name = "Sixteen with banks"
+match = ["Sixteen"]
+[pads]
+channel = 0
+notes = [36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51]
+[buttons]
+bank_prev = { kind = "cc", number = 20 }
+bank_next = { kind = "cc", number = 21 }
+scene_4 = { kind = "cc", number = 22 }
+[leds]
+empty = { velocity = 0 }
+loaded = { velocity = 10 }
+queued = { velocity = 20 }
+playing = { velocity = 30 }
+stopping = { velocity = 40 }
+recording = { velocity = 50 }
+lamp_off = { velocity = 0 }
+lamp_on = { velocity = 1 }
+""")
+    output = Recorder()
+    driver = PadDriver(load_profile(path), banked_session, output)
+    driver.connect()
+    assert driver.pages == 4
+    lamps = {m.control: m.value for m in output.sent if m.type == "control_change"}
+    assert lamps[20] == 1 and lamps[21] == 1                       # more than one page: bank lamps lit
+    output.sent.clear()
+    for _ in range(3):                                             # next, next, next: bank 4
+        driver.handle(mido.Message("control_change", control=21, value=127))
+    assert driver.first_bank == 3
+    notes = {m.note: m.velocity for m in output.sent if m.type == "note_on"}
+    assert notes == {51: 10}                                       # only pad 63 differs from banks 1-3's look
+    driver.handle(mido.Message("note_on", note=51, velocity=100))
+    driver.handle(mido.Message("control_change", control=22, value=127))   # bottom row of bank 4: pads 48-51
+    advance(banked_session)
+    assert banked_session.pad_states[63] == PadState.QUEUED
+    assert banked_session.pad_states[48] == PadState.QUEUED
+    assert banked_session.pad_states[0] == PadState.LOADED
+    driver.handle(mido.Message("control_change", control=21, value=127))   # wraps to bank 1
+    assert driver.first_bank == 0
+
+
+def test_a_press_past_the_last_bank_is_ignored():
+    session = Session(Engine(pads=16), OfflineBackend(), SessionInfo("offline", 48000, 256))
+    driver = PadDriver(profile("novation_launchpad_mini_mk3"), session, Recorder())
+    lp = driver.profile
+    driver.handle(mido.Message("note_on", note=lp.pad_note(0, 1), velocity=100))
+    assert driver.ignored == 1

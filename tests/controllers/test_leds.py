@@ -84,12 +84,24 @@ def test_button_lamps(launchpad, apc_mk2):
     assert ("note", 122) not in apc                                   # shift has no LED
 
 
-def test_frame_covers_every_bank_and_lamp(launchpad):
-    frame = build_frame(launchpad, ["playing"] * 16, bank=2)
+def test_each_quadrant_shows_one_bank(launchpad):
+    states = ["empty"] * 32 + ["playing"] * 16 + ["loaded"] * 16      # banks 0-1 empty, 2 playing, 3 loaded
+    frame = build_frame(launchpad, states)
     assert len(frame) == 64 + 12
     assert frame[("note", 11)] == note_on(11, 21, channel=2)          # bank 2 = bottom-left quadrant
+    assert frame[("note", 15)] == note_on(15, 1)                      # bank 3 = bottom-right quadrant
     assert frame[("note", 51)] == note_on(51, 0)                      # bank 0 dark
-    assert list(frame)[:16] == [("note", launchpad.pad_note(p, 2)) for p in range(16)]
+    assert list(frame)[:16] == [("note", launchpad.pad_note(p, 0)) for p in range(16)]
+
+
+def test_areas_past_the_last_bank_are_dark(launchpad):
+    frame = build_frame(launchpad, ["playing"] * 16)                  # a 16-pad session
+    assert frame[("note", 51)] == note_on(51, 21, channel=2)
+    assert all(frame[("note", launchpad.pad_note(p, area))] == note_on(launchpad.pad_note(p, area), 0)
+               for area in (1, 2, 3) for p in range(16))
+    shifted = build_frame(launchpad, ["queued"] * 32, first_bank=1)   # bank 1 in the first quadrant
+    assert shifted[("note", 51)] == note_on(51, 21, channel=1)
+    assert shifted[("note", 55)] == note_on(55, 0)
 
 
 def test_repaint_sends_everything_and_diff_only_changes(launchpad):
@@ -105,12 +117,12 @@ def test_repaint_sends_everything_and_diff_only_changes(launchpad):
     assert loaded.diff(playing) == [note_on(51, 1), mido.Message("control_change", control=95, value=0)]
 
 
-def test_switching_bank_moves_the_lit_area(launchpad):
-    bank0 = build_frame(launchpad, ["playing"] * 16, bank=0)
-    bank1 = build_frame(launchpad, ["playing"] * 16, bank=1)
-    sent = bank1.diff(bank0)
-    assert len(sent) == 32
-    assert note_on(55, 21, channel=2) in sent and note_on(51, 0) in sent
+def test_paging_repaints_only_what_changed(launchpad):
+    states = ["playing"] * 16 + ["empty"] * 48
+    page0 = build_frame(launchpad, states, first_bank=0)
+    page1 = build_frame(launchpad, states, first_bank=4)              # nothing past bank 3: all dark
+    sent = page1.diff(page0)
+    assert len(sent) == 16 and note_on(51, 0) in sent
 
 
 def test_dropped_address_is_switched_off():
@@ -128,7 +140,7 @@ def test_devices_without_leds_send_nothing(stem):
 
 
 def test_bad_input_raises(launchpad):
-    with pytest.raises(ValueError, match="15 pad states"):
+    with pytest.raises(ValueError, match="15 pad states given, expected a multiple of 16"):
         build_frame(launchpad, EMPTY[:15])
     with pytest.raises(ValueError, match="unknown pad state 'waiting'"):
         build_frame(launchpad, with_state(0, "waiting"))
@@ -137,4 +149,4 @@ def test_bad_input_raises(launchpad):
     with pytest.raises(ValueError, match="'dim' is not one of"):
         build_frame(launchpad, EMPTY, lamps={"shift": "dim"})
     with pytest.raises(IndexError):
-        build_frame(launchpad, EMPTY, bank=4)
+        build_frame(launchpad, EMPTY, first_bank=-1)

@@ -42,7 +42,7 @@ def test_reloading_a_playing_one_shot_as_a_loop_keeps_it_looping(make_engine):
 
 @pytest.mark.parametrize("command", [
     c.SetTempo(0.0), c.SetTempo(math.nan), c.SetQuantize(99), c.SetMaster(math.nan), c.Locate(math.inf),
-    c.PressPad(0, velocity=2.0), c.SetPadMix(0, volume=math.nan, pan=0.0), c.PressPad(16), c.PressPad(0, at_frame=-5),
+    c.PressPad(0, velocity=2.0), c.SetPadMix(0, volume=math.nan, pan=0.0), c.PressPad(64), c.PressPad(0, at_frame=-5),
     c.LoadPad(0, np.zeros((10, 2), np.float32), native_bpm=0.0),
     c.LoadPad(0, np.zeros((10, 2), np.float32), 120.0, launch_mode=9),
     c.LoadPad(0, np.zeros((10, 2), np.float32), 120.0, quantize=42),

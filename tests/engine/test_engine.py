@@ -210,7 +210,7 @@ def test_post_rejects_bad_audio_and_pads(make_engine):
     with pytest.raises(ValueError, match="NaN"):
         engine.post(c.LoadPad(0, np.full((10, 2), np.nan, np.float32), 120.0))
     with pytest.raises(ValueError, match="out of range"):
-        engine.post(c.PressPad(16))
+        engine.post(c.PressPad(64))
 
 
 def test_status_reports_position_and_meters(make_engine):

@@ -86,7 +86,7 @@ def test_load_reads_camel_case_fields(tmp_path):
 @pytest.mark.parametrize("pad_change, expected", [
     ({"volume": 1.5}, "song.json: pads.2.volume: Input should be less than or equal to 1"),
     ({"pan": -2}, "pads.2.pan: Input should be greater than or equal to -1"),
-    ({"padIndex": 16}, "pads.2.padIndex: Input should be less than or equal to 15"),
+    ({"padIndex": 64}, "pads.2.padIndex: Input should be less than or equal to 63"),
     ({"volume": "0.5"}, "pads.2.volume: Input should be a valid number"),
     ({"volme": 0.5}, "pads.2.volme: Extra inputs are not permitted"),
     ({"launchMode": "hold"}, "pads.2.launchMode: Input should be 'toggle', 'trigger', 'gate' or 'oneShot'"),

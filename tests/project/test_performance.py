@@ -59,7 +59,7 @@ def test_note_off_keeps_its_release_velocity(tmp_path):
 def test_other_notes_and_messages_are_ignored_and_counted(tmp_path):
     path = _save(tmp_path / "p.mid", [[
         (0, mido.MetaMessage("track_name", name="drums")),
-        (0, _on(35)), (0, _on(52)), (0, _off(60)),
+        (0, _on(35)), (0, _on(100)), (0, _off(110)),
         (0, mido.Message("control_change", control=7, value=100)),
         (0, mido.Message("pitchwheel", pitch=100)),
         (0, mido.Message("sysex", data=[1, 2, 3])),
@@ -113,8 +113,8 @@ def test_write_then_read_round_trip(tmp_path):
 
 
 def test_write_rejects_bad_pads_and_negative_beats(tmp_path):
-    with pytest.raises(ValueError, match="pad must be 0-15"):
-        write_performance(tmp_path / "p.mid", [(0.0, 16, True, 1.0)])
+    with pytest.raises(ValueError, match="pad must be 0-63"):
+        write_performance(tmp_path / "p.mid", [(0.0, 64, True, 1.0)])
     with pytest.raises(ValueError, match="negative beat"):
         write_performance(tmp_path / "p.mid", [(-1.0, 0, True, 1.0)])
 
