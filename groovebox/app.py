@@ -24,6 +24,8 @@ from groovebox.control.session import Session, SessionInfo
 from groovebox.controllers import ControllerManager, default_profile_dir, load_profiles
 from groovebox.engine import Engine
 from groovebox.engine import commands as c
+from groovebox.generate.jobs import JobManager
+from groovebox.generate.produce import GeneratorConfig
 from groovebox.hw import AudioBackend, open_audio
 from groovebox.hw.midi_bridge import MidiBridge, MidiBridgeError
 from groovebox.project.compile import CompiledProject, compile_project, session_commands
@@ -71,6 +73,9 @@ class Daemon:
                              master_volume=compiled.master_volume)
         for command in session_commands(compiled, settings.engine.metronome_volume):
             self.engine.post(command)
+        generate = settings.generate
+        self.generator = JobManager(self.data_dir / "generated", GeneratorConfig.from_settings(generate),
+                                    workers=generate.workers, nice=generate.worker_nice)
         self.audio: AudioBackend | None = None
         self.session: Session | None = None
         self.controllers: ControllerManager | None = None
@@ -112,7 +117,8 @@ class Daemon:
         """Run until ``stop`` is set: audio, the session loop and (optionally) the web server."""
         session = self.start_audio()
         self.start_controllers(asyncio.get_running_loop())
-        tasks = [asyncio.create_task(session.run(stop), name="session")]
+        tasks = [asyncio.create_task(session.run(stop), name="session"),
+                 asyncio.create_task(self.generator.run(stop), name="generate")]
         if self.controllers is not None:
             clock = MidiClockOut(session, self._midi, self._clock_outputs)
             tasks.append(asyncio.create_task(clock.run(stop), name="midi-clock"))

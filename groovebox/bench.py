@@ -1,7 +1,8 @@
 """Benchmarks behind ``groovebox bench``: numbers for the README, never thresholds in unit tests.
 
 ``bench_engine`` times ``Engine.render`` on the calling thread as fast as it can. ``bench_soak`` starts a
-private JACK dummy server and runs the real daemon (control loop + PortAudio stream) against it.
+private JACK dummy server and runs the real daemon (control loop + PortAudio stream) against it, optionally
+while generation jobs run. ``bench_generate`` times the offline generator in this process.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import soundfile
 from groovebox.engine import Engine
 from groovebox.engine import commands as c
 
-__all__ = ["bench_engine", "bench_soak", "test_loop"]
+__all__ = ["bench_engine", "bench_soak", "bench_generate", "test_loop"]
 
 SAMPLE_RATE = 48000
 _SETTLE_S = 1.0
@@ -75,6 +76,35 @@ def bench_engine(voices: int = 16, block_frames: int = 256, seconds: float = 20.
         "render_us_p999": round(float(np.percentile(render_us, 99.9)), 1),
         "dsp_load_p50": round(float(np.percentile(render_us, 50)) / budget_us, 4),
         "dsp_load_p999": round(float(np.percentile(render_us, 99.9)) / budget_us, 4),
+    }
+
+
+def bench_generate(runs: int = 11, bars: int = 4, tempo_bpm: int = 120) -> dict:
+    """Time the offline generator: compose + render + loudness-normalise one loop, ``runs`` times over the
+    genres (one warm-up first); the quality metrics are timed separately."""
+    from groovebox.generate import metrics
+    from groovebox.generate.offline import GENRES, render_offline
+    from groovebox.generate.request import GenerationRequest
+
+    if not 1 <= runs <= 1000:
+        raise ValueError("--runs must be 1..1000")
+    render_offline(GenerationRequest(prompt="warm-up", bpm=tempo_bpm, bars=bars), 0)
+    generate_s, measure_s = [], []
+    for run in range(runs):
+        genre = GENRES[run % len(GENRES)]
+        request = GenerationRequest(prompt=f"{genre} loop", genre=genre, bpm=tempo_bpm, bars=bars)
+        started = time.perf_counter()
+        loop = render_offline(request, seed=run)
+        audio = metrics.normalise_loop(loop.audio, SAMPLE_RATE)
+        measured = time.perf_counter()
+        metrics.measure(audio, SAMPLE_RATE, loop.bpm, loop.bars, scale=loop.scale)
+        generate_s.append(measured - started)
+        measure_s.append(time.perf_counter() - measured)
+    return {
+        "engine": "offline", "bars": bars, "bpm": tempo_bpm, "runs": runs,
+        "generate_s_median": round(float(np.median(generate_s)), 4),
+        "generate_s_max": round(float(np.max(generate_s)), 4),
+        "measure_s_median": round(float(np.median(measure_s)), 4),
     }
 
 

@@ -38,6 +38,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_run(commands)
     _add_render(commands)
+    _add_generate(commands)
     _add_schema(commands)
     _add_devices(commands)
     _add_bench(commands)
@@ -89,7 +90,7 @@ def _add_render(commands) -> None:
     render = commands.add_parser("render", help="render a project (and a MIDI performance) to a WAV/FLAC file")
     render.add_argument("project", type=Path, metavar="PROJECT.json")
     render.add_argument("--performance", type=Path, metavar="PERF.mid",
-                        help="Standard MIDI File: notes 36-51 press/release pads 1-16 (tempo from the project)")
+                        help="Standard MIDI File: notes 36-99 press/release pads 1-64 (tempo from the project)")
     render.add_argument("--block", type=int, default=256, metavar="N", help="render block size in frames")
     render.add_argument("--seconds", type=float, metavar="S", help="length (default: performance plus tails)")
     render.add_argument("--data-dir", type=Path, metavar="DIR", help="data directory for pads that use loopId")
@@ -123,6 +124,91 @@ def _render(args: argparse.Namespace) -> int:
                "peak_dbfs": round(20 * np.log10(max(peak, 1e-9)), 2)}
     _print(summary, args.json, f"wrote {args.output} ({summary['seconds']:.2f} s)")
     return 0
+
+
+# ---------------------------------------------------------------------- generate
+def _add_generate(commands) -> None:
+    from groovebox.generate.variations import VARIATIONS
+
+    gen = commands.add_parser("generate", help="generate loops (Lyria RealTime or the offline generator) to files")
+    gen.add_argument("prompt", metavar="PROMPT", help='what to make, e.g. "dusty boom bap with rhodes"')
+    gen.add_argument("--engine", choices=["auto", "lyria", "offline"], default="auto",
+                     help="auto: Lyria when a key is set (GEMINI_API_KEY or generate.key_file), else offline")
+    gen.add_argument("--bars", type=int, default=4, help="loop length in bars (1-16, default 4)")
+    gen.add_argument("--bpm", type=int, help="tempo 60-200 (default: the genre's typical tempo, else 120)")
+    gen.add_argument("--scale", help="Lyria scale, e.g. C_MAJOR_A_MINOR (default: chosen for you)")
+    gen.add_argument("--genre", default="")
+    gen.add_argument("--instrument", default="")
+    gen.add_argument("--mood", default="")
+    gen.add_argument("--density", type=float, help="0-1")
+    gen.add_argument("--brightness", type=float, help="0-1")
+    gen.add_argument("--seed", type=int, help="0..2147483647 (default: random; printed with --json)")
+    gen.add_argument("--options", type=int, default=1, help="how many loops to make (1-5)")
+    gen.add_argument("--variation", choices=VARIATIONS,
+                     help="vary the loop described by --from (a record .json written next to a generated loop)")
+    gen.add_argument("--from", dest="source", type=Path, metavar="LOOP.json", help="the loop to vary")
+    gen.add_argument("--config", metavar="FILE", help="settings file (Lyria endpoint, key file)")
+    gen.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.wav|.flac",
+                     help="with several options: OUT-1.wav, OUT-2.wav, ...")
+    gen.add_argument("--json", action="store_true", help="print one JSON object per option")
+    gen.set_defaults(handler=_generate)
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from groovebox.config import load_settings
+    from groovebox.generate.produce import GenerationError, GeneratorConfig, generate_option, write_loop
+
+    settings = load_settings(args.config)
+    _configure_logging("warning")
+    try:
+        request = _generation_request(args)
+    except ValidationError as error:
+        raise ValueError("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())) from None
+    config = GeneratorConfig.from_settings(settings.generate)
+    for option in range(request.options):
+        target = _option_path(args.output, option, request.options)
+        try:
+            loop = generate_option(request, option, config)
+            record = write_loop(loop, target)
+        except GenerationError as error:
+            raise ValueError(str(error)) from None
+        if args.json:
+            print(json.dumps(record), flush=True)
+        else:
+            warning = f" ({record['warning']})" if record["warning"] else ""
+            print(f"wrote {target}: {record['engine']}, {record['bars']} bars at {record['bpm']:g} BPM, "
+                  f"seed {record['seed']}{warning}", flush=True)
+    return 0
+
+
+def _generation_request(args: argparse.Namespace):
+    from groovebox.generate.request import GenerationRequest
+    from groovebox.generate.variations import vary
+
+    fields = {"prompt": args.prompt, "engine": args.engine, "bars": args.bars, "bpm": args.bpm,
+              "genre": args.genre, "instrument": args.instrument, "mood": args.mood, "density": args.density,
+              "brightness": args.brightness, "seed": args.seed, "options": args.options}
+    if args.scale:
+        fields["scale"] = args.scale.upper()
+    if args.variation is None:
+        if args.source is not None:
+            raise ValueError("--from needs --variation")
+        return GenerationRequest.model_validate({k: v for k, v in fields.items() if v is not None}).resolved()
+    if args.source is None:
+        raise ValueError("--variation needs --from LOOP.json (the record written next to a generated loop)")
+    try:
+        record = json.loads(args.source.read_text())
+        original = GenerationRequest.model_validate(record["request"]).model_copy(update={"seed": record["seed"]})
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ValueError(f"{args.source}: not a generated loop's record ({error})") from None
+    return vary(original, args.variation, seed=args.seed).model_copy(
+        update={"options": args.options, "engine": args.engine})
+
+
+def _option_path(output: Path, option: int, options: int) -> Path:
+    return output if options == 1 else output.with_name(f"{output.stem}-{option + 1}{output.suffix}")
 
 
 # ---------------------------------------------------------------------- schema / devices
@@ -197,6 +283,10 @@ def _add_bench(commands) -> None:
     soak.add_argument("--block", type=int, default=256)
     soak.add_argument("--json", action="store_true")
     soak.set_defaults(handler=_bench_soak)
+    gen = kinds.add_parser("generate", help="time the offline generator (4-bar loops at 120 BPM)")
+    gen.add_argument("--runs", type=int, default=11)
+    gen.add_argument("--json", action="store_true")
+    gen.set_defaults(handler=_bench_generate)
 
 
 def _bench_engine(args: argparse.Namespace) -> int:
@@ -212,6 +302,15 @@ def _bench_soak(args: argparse.Namespace) -> int:
 
     _configure_logging("warning")
     result = bench_soak(seconds=args.seconds, block_frames=args.block)
+    _print(result, args.json, _table(result))
+    return 0
+
+
+def _bench_generate(args: argparse.Namespace) -> int:
+    from groovebox.bench import bench_generate
+
+    _configure_logging("warning")
+    result = bench_generate(runs=args.runs)
     _print(result, args.json, _table(result))
     return 0
 

@@ -57,6 +57,18 @@ class MidiSettings(_Section):
     clock_out_ports: list[str] = Field(default_factory=list, description="regexes of extra ports to send clock to")
 
 
+class GenerateSettings(_Section):
+    engine: Literal["auto", "lyria", "offline"] = Field(
+        "auto", description="auto = Lyria when a key is set and reachable, else the offline generator")
+    key_file: str = Field("/etc/groovebox/gemini-api-key",
+                          description="read when GEMINI_API_KEY is unset; must be readable by its owner only")
+    lyria_base_url: str = Field("", description="empty = Google's endpoint")
+    lyria_api_version: str = "v1alpha"
+    lyria_model: str = "models/lyria-realtime-exp"
+    workers: int = Field(1, ge=1, le=4, description="generation jobs that run at once (one process each)")
+    worker_nice: int = Field(10, ge=0, le=19, description="nice level of worker processes (the audio comes first)")
+
+
 class WebSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
@@ -78,6 +90,7 @@ class Settings(_Section):
     engine: EngineSettings = EngineSettings()
     project: ProjectSettings = ProjectSettings()
     midi: MidiSettings = MidiSettings()
+    generate: GenerateSettings = GenerateSettings()
     web: WebSettings = WebSettings()
     paths: PathSettings = PathSettings()
     log: LogSettings = LogSettings()

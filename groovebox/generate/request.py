@@ -9,6 +9,9 @@ Decisions:
 - ``seed`` None means "pick one" (``resolved()`` draws it, so the seed that made a loop is always recorded).
 - Option ``k`` of a request uses ``seed + k`` (wrapping in int32), so re-running a request reproduces all
   of its options.
+- Variations (``variations.py``) keep some parts of the original: ``keep_parts`` lists the parts
+  ("drums", "bass", "chords", "melody") that the offline generator plans from ``keep_seed`` (the
+  original's seed) instead of the new seed. Lyria has no parts; it only sees the changed prompt and seed.
 - Weighted prompts (Lyria): the prompt text weighs 1.0, genre 0.8, instrument 0.6, mood 0.5. Empty parts
   are left out; Lyria rejects zero weights and an empty list.
 """
@@ -35,6 +38,7 @@ SEED_MAX = 2**31 - 1
 DEFAULT_BPM = 120
 
 EngineChoice = Literal["auto", "lyria", "offline"]
+PartName = Literal["drums", "bass", "chords", "melody"]
 Unit = Annotated[float, Field(ge=0.0, le=1.0)]
 Label = Annotated[str, Field(max_length=60)]
 
@@ -96,6 +100,8 @@ class GenerationRequest(BaseModel):
     mode: GenerationMode = GenerationMode.QUALITY
     options: Annotated[int, Field(ge=1, le=5)] = 1
     engine: EngineChoice = "auto"
+    keep_parts: tuple[PartName, ...] = ()
+    keep_seed: Annotated[int, Field(ge=0, le=SEED_MAX)] | None = None
 
     @field_validator("prompt", "genre", "instrument", "mood")
     @classmethod

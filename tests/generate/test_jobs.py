@@ -1,0 +1,123 @@
+"""JobManager: generation jobs in real spawned worker processes (offline generator), events and files."""
+
+import asyncio
+import json
+import os
+import signal
+
+import pytest
+import soundfile
+
+from groovebox.generate.jobs import JobManager
+from groovebox.generate.produce import GeneratorConfig
+from groovebox.generate.request import GenerationRequest
+
+OFFLINE = GeneratorConfig(engine="offline")
+
+
+async def _collect(manager: JobManager, until, timeout_s: float = 90.0, act=None) -> list:
+    """Run ``manager`` until ``until(events)`` holds; ``act(events)`` is called on every event."""
+    events = []
+
+    def listen(event):
+        events.append(event)
+        if act is not None:
+            act(event)
+
+    manager.listeners.append(listen)
+    stop = asyncio.Event()
+    task = asyncio.create_task(manager.run(stop))
+    try:
+        async with asyncio.timeout(timeout_s):
+            while not until(events):
+                await asyncio.sleep(0.05)
+    finally:
+        stop.set()
+        await task
+    return events
+
+
+def _final(events, job_id):
+    return [e for e in events if e.job_id == job_id and e.kind in ("done", "failed", "cancelled")]
+
+
+def test_a_job_with_two_options_writes_both_loops_and_reports_progress(tmp_path):
+    manager = JobManager(tmp_path, OFFLINE)
+    request = GenerationRequest(prompt="funky house", bpm=124, bars=2, options=2, seed=7)
+
+    async def main():
+        job = manager.submit(request)
+        return job, await _collect(manager, lambda ev: _final(ev, job.job_id))
+
+    job, events = asyncio.run(main())
+    kinds = [e.kind for e in events]
+    assert kinds[:2] == ["queued", "started"] and kinds[-1] == "done", [(e.kind, e.error) for e in events]
+    percents = [e.percent for e in events if e.kind == "progress"]
+    assert percents == sorted(percents) and percents[-1] > 50
+    results = [e.result for e in events if e.kind == "option"]
+    assert [r["seed"] for r in results] == [7, 8] and job.state == "done" and job.results == results
+    for option, record in enumerate(results, start=1):
+        audio, rate = soundfile.read(record["path"], dtype="float32")
+        assert record["path"].endswith(f"{job.job_id}-{option}.flac") and rate == 48000
+        assert audio.shape == (round(2 * 4 * 60 / 124 * 48000), 2) == (record["frames"], 2)
+        assert json.loads((tmp_path / f"{job.job_id}-{option}.json").read_text())["seed"] == record["seed"]
+        assert record["engine"] == "offline" and record["metrics"]["peak_dbfs"] <= -1.0
+
+
+def test_jobs_queue_behind_the_worker_limit_and_a_queued_job_can_be_cancelled(tmp_path):
+    manager = JobManager(tmp_path, OFFLINE, workers=1)
+
+    async def main():
+        first = manager.submit(GenerationRequest(prompt="techno", bars=1, seed=1))
+        second = manager.submit(GenerationRequest(prompt="techno", bars=1, seed=2))
+        assert (first.state, second.state) == ("running", "queued")
+        assert manager.cancel(second.job_id) and not manager.cancel(second.job_id)
+        events = await _collect(manager, lambda ev: _final(ev, first.job_id))
+        return first, second, events
+
+    first, second, events = asyncio.run(main())
+    assert first.state == "done" and second.state == "cancelled"
+    assert not list(tmp_path.glob(f"{second.job_id}-*"))
+
+
+def test_a_worker_that_dies_fails_its_job_with_a_message(tmp_path):
+    manager = JobManager(tmp_path, OFFLINE)
+
+    def kill_when_started(event):
+        if event.kind == "started":
+            os.kill(manager.jobs[event.job_id].process.pid, signal.SIGKILL)
+
+    async def main():
+        job = manager.submit(GenerationRequest(prompt="house", bars=8, options=5, seed=3))
+        return job, await _collect(manager, lambda ev: _final(ev, job.job_id), act=kill_when_started)
+
+    job, events = asyncio.run(main())
+    assert job.state == "failed" and "stopped unexpectedly (exit code -9)" in job.error
+
+
+def test_lyria_without_a_key_is_a_clear_failure(tmp_path, monkeypatch):
+    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
+    manager = JobManager(tmp_path, GeneratorConfig(engine="lyria", key_file=str(tmp_path / "no-key")))
+
+    async def main():
+        job = manager.submit(GenerationRequest(prompt="house", seed=3))
+        return job, await _collect(manager, lambda ev: _final(ev, job.job_id))
+
+    job, _ = asyncio.run(main())
+    assert job.state == "failed" and "no Gemini API key" in job.error
+
+
+def test_auto_without_a_key_uses_the_offline_generator(tmp_path, monkeypatch):
+    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
+    manager = JobManager(tmp_path, GeneratorConfig(engine="auto", key_file=str(tmp_path / "no-key")))
+
+    async def main():
+        job = manager.submit(GenerationRequest(prompt="lo-fi hip hop", bars=1, seed=5))
+        return job, await _collect(manager, lambda ev: _final(ev, job.job_id))
+
+    job, _ = asyncio.run(main())
+    assert job.state == "done" and job.results[0]["engine"] == "offline" and job.results[0]["warning"] == ""
+
+
+def test_cancel_of_unknown_job_is_false(tmp_path):
+    assert JobManager(tmp_path).cancel("nope") is False
