@@ -8,8 +8,12 @@ while generation jobs run. ``bench_generate`` times the offline generator in thi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
+import importlib.util
+import itertools
 import json
+import os
 import sys
 import tempfile
 import time
@@ -108,25 +112,77 @@ def bench_generate(runs: int = 11, bars: int = 4, tempo_bpm: int = 120) -> dict:
     }
 
 
-def bench_soak(seconds: float = 60.0, block_frames: int = 256) -> dict:
-    """Run the daemon with 16 playing pads through PortAudio on a private JACK dummy server."""
+def bench_soak(seconds: float = 60.0, block_frames: int = 256, generate: str = "") -> dict:
+    """Run the daemon with 16 playing pads through PortAudio on a private JACK dummy server.
+
+    ``generate`` "offline", "lyria" or "both": meanwhile, generation jobs run back to back in the daemon's
+    worker processes ("lyria" streams from the fake Lyria server in ``hw-mocks/``, started here)."""
     from groovebox.app import Daemon, DaemonOptions
     from groovebox.config import Settings
     from groovebox.hw.jackserver import DummyJackServer
 
+    if generate not in ("", "offline", "lyria", "both"):
+        raise ValueError("--generate must be offline, lyria or both")
     with tempfile.TemporaryDirectory(prefix="groovebox-soak-") as tmp, \
-            DummyJackServer(block_frames=block_frames) as server:
+            DummyJackServer(block_frames=block_frames) as server, _fake_lyria(generate) as lyria_url:
         server.apply_env()
         project_file = _write_soak_project(Path(tmp))
-        settings = Settings.model_validate({"audio": {"backend": "portaudio", "block_frames": block_frames}})
+        settings = Settings.model_validate({"audio": {"backend": "portaudio", "block_frames": block_frames},
+                                            "generate": {"lyria_base_url": lyria_url}})
         daemon = Daemon(settings, DaemonOptions(project_file=project_file, data_dir=Path(tmp) / "data",
                                                 serve_web=False))
-        result = asyncio.run(_soak(daemon, server, seconds))
+        result = asyncio.run(_soak(daemon, server, seconds, generate))
         return {"seconds": seconds, "block_frames": block_frames, **result}
 
 
-async def _soak(daemon, server, seconds: float) -> dict:
-    """Serve, press every pad, settle, then count underruns and xruns for ``seconds`` while all pads play.
+@contextlib.contextmanager
+def _fake_lyria(generate: str):
+    """The fake Lyria server from ``hw-mocks/`` when ``generate`` needs it (yields its URL, else "").
+
+    Sets ``SSL_CERT_FILE`` and a fake ``GEMINI_API_KEY`` in this process's environment, which the
+    daemon's spawned workers inherit."""
+    if generate not in ("lyria", "both"):
+        yield ""
+        return
+    script = Path(__file__).resolve().parents[1] / "hw-mocks" / "fake_lyria.py"
+    if not script.is_file():
+        raise RuntimeError(f"--generate {generate} needs the fake Lyria server {script} (a source checkout)")
+    spec = importlib.util.spec_from_file_location("fake_lyria", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    fake = module.FakeLyriaProcess("--realtime", "--chunk-s", "1")
+    saved = {name: os.environ.get(name) for name in ("SSL_CERT_FILE", "GEMINI_API_KEY")}
+    os.environ.update(SSL_CERT_FILE=fake.ready["cert"], GEMINI_API_KEY="soak-test-key")
+    try:
+        yield fake.ready["url"]
+    finally:
+        fake.stop()
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+async def _generate_continuously(generator, generate: str, stop: asyncio.Event, finished: list) -> None:
+    """Submit one generation job after another until ``stop`` (engines alternate for "both")."""
+    from groovebox.generate.request import GenerationRequest
+
+    engines = {"offline": ["offline"], "lyria": ["lyria"], "both": ["offline", "lyria"]}[generate]
+    for round_ in itertools.count():
+        engine = engines[round_ % len(engines)]
+        job = generator.submit(GenerationRequest(prompt="soak test groove", bpm=120, bars=4, engine=engine))
+        while job.state not in ("done", "failed", "cancelled"):
+            if stop.is_set():
+                generator.cancel(job.job_id)
+                return
+            await asyncio.sleep(0.05)
+        finished.append((engine, job.state, job.error))
+
+
+async def _soak(daemon, server, seconds: float, generate: str = "") -> dict:
+    """Serve, press every pad, settle, then count underruns and xruns for ``seconds`` while all pads play
+    (and generation jobs run, with ``generate``).
 
     The settle second leaves out the one xrun JACK reports when a new client joins the graph.
     """
@@ -139,12 +195,20 @@ async def _soak(daemon, server, seconds: float) -> dict:
         daemon.session.press(pad)
     await asyncio.sleep(_SETTLE_S)
     underruns, xruns, callbacks = stats.underruns, server.xruns, stats.callbacks
+    finished: list = []
+    generating = asyncio.create_task(_generate_continuously(daemon.generator, generate, stop, finished)) \
+        if generate else None
     await asyncio.sleep(seconds)
     result = {
         "underruns": stats.underruns - underruns,
         "jack_xruns": server.xruns - xruns,
         "dsp_load_p999": round(_recent_percentile(stats, stats.callbacks - callbacks, 99.9), 4),
     }
+    if generating is not None:
+        generating.cancel()
+        result["jobs_done"] = {engine: sum(1 for e, state, _ in finished if e == engine and state == "done")
+                               for engine in ("offline", "lyria") if generate in (engine, "both")}
+        result["jobs_failed"] = [f"{engine}: {error}" for engine, state, error in finished if state == "failed"]
     stop.set()
     await serving
     return result

@@ -281,6 +281,8 @@ def _add_bench(commands) -> None:
     soak = kinds.add_parser("soak", help="run the daemon with 16 playing pads through PortAudio on a JACK dummy server")
     soak.add_argument("--seconds", type=float, default=60.0)
     soak.add_argument("--block", type=int, default=256)
+    soak.add_argument("--generate", choices=["offline", "lyria", "both"],
+                      help="run generation jobs back to back meanwhile (lyria: against hw-mocks/fake_lyria.py)")
     soak.add_argument("--json", action="store_true")
     soak.set_defaults(handler=_bench_soak)
     gen = kinds.add_parser("generate", help="time the offline generator (4-bar loops at 120 BPM)")
@@ -301,7 +303,7 @@ def _bench_soak(args: argparse.Namespace) -> int:
     from groovebox.bench import bench_soak
 
     _configure_logging("warning")
-    result = bench_soak(seconds=args.seconds, block_frames=args.block)
+    result = bench_soak(seconds=args.seconds, block_frames=args.block, generate=args.generate or "")
     _print(result, args.json, _table(result))
     return 0
 

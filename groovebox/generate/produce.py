@@ -204,6 +204,10 @@ def write_loop(loop: GeneratedLoop, path: Path) -> dict:
     if kind not in (".wav", ".flac"):
         raise GenerationError(f"{path.name}: output must end in .wav or .flac")
     record = {"path": str(path), **loop.record()}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise GenerationError(f"cannot create {path.parent}: {error.strerror or error}") from None
     _atomic(path, lambda temp: soundfile.write(temp, loop.audio, SAMPLE_RATE, subtype="PCM_24",
                                                format=kind[1:].upper()))
     sidecar = path.with_suffix(".json")
@@ -216,7 +220,7 @@ def _atomic(target: Path, write: Callable[[Path], None]) -> None:
     try:
         write(temp)
         temp.replace(target)
-    except OSError as error:
-        raise GenerationError(f"cannot write {target}: {error.strerror or error}") from None
+    except (OSError, soundfile.LibsndfileError) as error:
+        raise GenerationError(f"cannot write {target}: {getattr(error, 'strerror', None) or error}") from None
     finally:
         temp.unlink(missing_ok=True)

@@ -15,8 +15,8 @@ from groovebox.generate.request import GenerationRequest
 OFFLINE = GeneratorConfig(engine="offline")
 
 
-async def _collect(manager: JobManager, until, timeout_s: float = 90.0, act=None) -> list:
-    """Run ``manager`` until ``until(events)`` holds; ``act(events)`` is called on every event."""
+async def _collect(manager: JobManager, until, timeout_s: float = 90.0, act=None, start=None) -> list:
+    """Call ``start()``, run ``manager`` until ``until(events)`` holds; ``act(event)`` sees every event."""
     events = []
 
     def listen(event):
@@ -25,6 +25,8 @@ async def _collect(manager: JobManager, until, timeout_s: float = 90.0, act=None
             act(event)
 
     manager.listeners.append(listen)
+    if start is not None:
+        start()
     stop = asyncio.Event()
     task = asyncio.create_task(manager.run(stop))
     try:
@@ -45,11 +47,14 @@ def test_a_job_with_two_options_writes_both_loops_and_reports_progress(tmp_path)
     manager = JobManager(tmp_path, OFFLINE)
     request = GenerationRequest(prompt="funky house", bpm=124, bars=2, options=2, seed=7)
 
-    async def main():
-        job = manager.submit(request)
-        return job, await _collect(manager, lambda ev: _final(ev, job.job_id))
+    jobs = []
 
-    job, events = asyncio.run(main())
+    async def main():
+        return await _collect(manager, lambda ev: _final(ev, jobs[0].job_id),
+                              start=lambda: jobs.append(manager.submit(request)))
+
+    events = asyncio.run(main())
+    job = jobs[0]
     kinds = [e.kind for e in events]
     assert kinds[:2] == ["queued", "started"] and kinds[-1] == "done", [(e.kind, e.error) for e in events]
     percents = [e.percent for e in events if e.kind == "progress"]
@@ -87,11 +92,15 @@ def test_a_worker_that_dies_fails_its_job_with_a_message(tmp_path):
         if event.kind == "started":
             os.kill(manager.jobs[event.job_id].process.pid, signal.SIGKILL)
 
-    async def main():
-        job = manager.submit(GenerationRequest(prompt="house", bars=8, options=5, seed=3))
-        return job, await _collect(manager, lambda ev: _final(ev, job.job_id), act=kill_when_started)
+    jobs = []
 
-    job, events = asyncio.run(main())
+    async def main():
+        return await _collect(manager, lambda ev: _final(ev, jobs[0].job_id), act=kill_when_started,
+                              start=lambda: jobs.append(manager.submit(
+                                  GenerationRequest(prompt="house", bars=8, options=5, seed=3))))
+
+    asyncio.run(main())
+    job = jobs[0]
     assert job.state == "failed" and "stopped unexpectedly (exit code -9)" in job.error
 
 

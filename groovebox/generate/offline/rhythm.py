@@ -4,6 +4,11 @@ Swing follows ``reference/generation.md`` §1.2: the off-beat 16th of each 8th m
 step, so s = 0.5 is straight and s = 0.58 moves it by 0.16 of a 16th. Humanising offsets are Gaussian
 in seconds, scaled by the request temperature (Lyria's default 1.1 gives the nominal spread) and clipped
 to two standard deviations so a hit never lands on the neighbouring step.
+
+Timing is humanised with a ``Groove``: one offset per 16th step, drawn once per loop and part, so a
+step has the same micro-timing in every bar (as a player's feel or an MPC groove template does). Fresh
+random offsets per hit would move whole bars by a millisecond or two against each other, which reads as
+a tempo error of 0.1-0.3 BPM and as a different-looking bar line at the loop seam.
 """
 
 from __future__ import annotations
@@ -12,7 +17,8 @@ import numpy as np
 
 from groovebox.generate.offline.events import BEATS_PER_BAR, STEP_BEATS, STEPS_PER_BAR
 
-__all__ = ["GRID_VELOCITY", "parse_grid", "euclid", "step_beat", "humanise_s", "vary_velocity", "NOMINAL_TEMPERATURE"]
+__all__ = ["GRID_VELOCITY", "parse_grid", "euclid", "step_beat", "humanise_s", "vary_velocity", "NOMINAL_TEMPERATURE",
+           "Groove"]
 
 GRID_VELOCITY = {"X": 1.0, "x": 0.8, "g": 0.35, "?": 0.75}
 NOMINAL_TEMPERATURE = 1.1
@@ -54,3 +60,17 @@ def vary_velocity(rng: np.random.Generator, velocity: float, temperature: float,
     """``velocity`` with a +-``spread`` (relative, at nominal temperature) random change, kept in 0.05..1."""
     scale = spread * temperature / NOMINAL_TEMPERATURE
     return float(np.clip(velocity * (1.0 + rng.uniform(-scale, scale)), 0.05, 1.0))
+
+
+class Groove:
+    """Micro-timing per 16th step (seconds), the same in every bar; fractional steps use their 16th."""
+
+    def __init__(self, rng: np.random.Generator, sigma_s: float, temperature: float) -> None:
+        self._offsets_s = [humanise_s(rng, sigma_s, temperature) for _ in range(STEPS_PER_BAR)]
+
+    def offset_s(self, step: float) -> float:
+        return self._offsets_s[int(step) % STEPS_PER_BAR]
+
+    def at_beat(self, beat: float) -> float:
+        """The offset of the 16th that ``beat`` (swing included) falls in."""
+        return self.offset_s(round((beat % BEATS_PER_BAR) / STEP_BEATS - 0.49))
