@@ -39,6 +39,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_run(commands)
     _add_render(commands)
     _add_generate(commands)
+    _add_import(commands)
     _add_schema(commands)
     _add_devices(commands)
     _add_bench(commands)
@@ -209,6 +210,49 @@ def _generation_request(args: argparse.Namespace):
 
 def _option_path(output: Path, option: int, options: int) -> Path:
     return output if options == 1 else output.with_name(f"{output.stem}-{option + 1}{output.suffix}")
+
+
+# ---------------------------------------------------------------------- import
+def _add_import(commands) -> None:
+    imp = commands.add_parser("import", help="add audio files (WAV, FLAC, OGG, MP3, AIFF, ...) to the loop library")
+    imp.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    imp.add_argument("--data-dir", type=Path, metavar="DIR",
+                     help="data directory (default: $STATE_DIRECTORY, else $XDG_DATA_HOME/groovebox)")
+    imp.add_argument("--name", help="loop name for every FILE (default: each file's name)")
+    imp.add_argument("--category", metavar="C",
+                     help="drums, bass, synth, keys, vocals, fx, ambient or other (default: guessed)")
+    imp.add_argument("--json", action="store_true", help="print one JSON object per imported loop")
+    imp.set_defaults(handler=_import)
+
+
+def _import(args: argparse.Namespace) -> int:
+    from groovebox.config import default_data_dir
+    from groovebox.library import Library, LibraryError, import_file
+    from groovebox.library.analysis import CATEGORIES
+
+    if args.category is not None and args.category not in CATEGORIES:
+        raise ValueError(f"--category must be one of {', '.join(CATEGORIES)}, got {args.category!r}")
+    library = Library(args.data_dir or default_data_dir())
+    failed = 0
+    for path in args.files:
+        try:
+            record = import_file(library, path, name=args.name, category=args.category)
+        except LibraryError as error:
+            print(f"groovebox import: {error}", file=sys.stderr, flush=True)
+            failed += 1
+            continue
+        summary = {"file": str(path), "id": record.loop_id, "name": record.name, "bpm": record.bpm,
+                   "bars": record.bars, "duration_s": round(record.duration_s, 6), "category": record.category,
+                   "key": record.key}
+        print(json.dumps(summary) if args.json else _import_text(summary), flush=True)
+    return 2 if failed else 0
+
+
+def _import_text(summary: dict) -> str:
+    tempo = f"{summary['bars']} bars at {summary['bpm']:g} BPM" if summary["bpm"] is not None else "no tempo"
+    key = f", {summary['key']}" if summary["key"] else ""
+    return (f"{summary['file']}: {summary['id']} \"{summary['name']}\" {summary['category']}, {tempo}, "
+            f"{summary['duration_s']:.2f} s{key}")
 
 
 # ---------------------------------------------------------------------- schema / devices

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from groovebox.library.decode import AudioFileError, load_audio
+from groovebox.library.decode import AudioFileError, load_audio, probe_audio
 
 DURATION_S = 0.5
 TONE_HZ = 440.0
@@ -108,3 +108,37 @@ def test_corrupt_file(tmp_path, content):
 
 def test_audio_file_error_is_a_value_error():
     assert issubclass(AudioFileError, ValueError)
+
+
+def test_probe_reads_the_header(tmp_path):
+    sf.write(tmp_path / "p.flac", _sine(44100, channels=2), 44100, subtype="PCM_24")
+    info = probe_audio(tmp_path / "p.flac")
+    assert (info.frames, info.sample_rate, info.channels, info.format, info.subtype) == (
+        int(DURATION_S * 44100), 44100, 2, "FLAC", "PCM_24")
+    assert info.duration_s == pytest.approx(DURATION_S)
+    with pytest.raises(AudioFileError, match="cannot decode audio"):
+        (tmp_path / "x.wav").write_text("text")
+        probe_audio(tmp_path / "x.wav")
+
+
+@pytest.mark.parametrize("name, fmt", [("cut.wav", "WAV"), ("cut.aiff", "AIFF")])
+def test_strict_refuses_a_truncated_file_that_plain_loading_shortens(tmp_path, name, fmt):
+    sf.write(tmp_path / "whole", _sine(48000, channels=2), 48000, format=fmt, subtype="PCM_16")
+    data = (tmp_path / "whole").read_bytes()
+    (tmp_path / name).write_bytes(data[: len(data) // 2])
+    assert len(load_audio(tmp_path / name)) < DURATION_S * 48000 * 0.6
+    with pytest.raises(AudioFileError, match="truncated: the header declares"):
+        load_audio(tmp_path / name, strict=True)
+
+
+def test_strict_refuses_non_finite_samples(tmp_path):
+    samples = np.full((480, 2), 0.25, np.float32)
+    samples[7, 1] = np.inf
+    sf.write(tmp_path / "inf.wav", samples, 48000, subtype="FLOAT")
+    with pytest.raises(AudioFileError, match="inf.wav: contains NaN or infinite samples"):
+        load_audio(tmp_path / "inf.wav", strict=True)
+
+
+def test_strict_accepts_a_complete_file(tmp_path):
+    sf.write(tmp_path / "ok.wav", _sine(44100), 44100)
+    np.testing.assert_array_equal(load_audio(tmp_path / "ok.wav", strict=True), load_audio(tmp_path / "ok.wav"))
