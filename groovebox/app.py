@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import logging
 import re
@@ -20,16 +21,23 @@ from pathlib import Path
 import uvicorn
 
 from groovebox.config import Settings, default_data_dir
+from groovebox.control.autosave import SESSION_FILE, Autosaver, restore_session
+from groovebox.control.editor import Change, Editor, Origin, library_loop_info
+from groovebox.control.livepad import LivePad
+from groovebox.control.projects import ProjectStore
 from groovebox.control.session import Session, SessionInfo
 from groovebox.controllers import ControllerManager, default_profile_dir, load_profiles
 from groovebox.engine import Engine
 from groovebox.engine import commands as c
+from groovebox.generate.apikey import ApiKeyError, load_api_key
 from groovebox.generate.jobs import JobManager
+from groovebox.generate.live import LiveOptions, LiveStreamProcess
+from groovebox.generate.lyria import LyriaEndpoint
 from groovebox.generate.produce import GeneratorConfig
 from groovebox.hw import AudioBackend, open_audio
 from groovebox.hw.midi_bridge import MidiBridge, MidiBridgeError
 from groovebox.project.compile import CompiledProject, compile_project, session_commands
-from groovebox.project.model import Project, load_project
+from groovebox.project.model import Project, load_project, quantize_from_text
 from groovebox.sync import MidiClockIn, MidiClockOut
 from groovebox.sync.link import LinkSync
 from groovebox.web import create_app
@@ -65,6 +73,7 @@ class Daemon:
         self.settings = settings
         self.options = options
         self.data_dir = options.data_dir or Path(settings.paths.data_dir or default_data_dir())
+        self.projects = ProjectStore(self.data_dir)
         self.project, compiled = self._load_project()
         self.quantize = compiled.quantize
         self.engine = Engine(sample_rate=settings.audio.sample_rate, max_block_frames=max(2048, settings.audio.block_frames),
@@ -73,25 +82,53 @@ class Daemon:
                              master_volume=compiled.master_volume)
         for command in session_commands(compiled, settings.engine.metronome_volume):
             self.engine.post(command)
+        self.editor = self._build_editor(compiled)
         generate = settings.generate
         self.generator = JobManager(self.data_dir / "generated", GeneratorConfig.from_settings(generate),
                                     workers=generate.workers, nice=generate.worker_nice)
         self.audio: AudioBackend | None = None
         self.session: Session | None = None
         self.controllers: ControllerManager | None = None
+        self.live: LivePad | None = None          # the live Lyria pad; None without a Gemini key
         self._midi: MidiBridge | None = None
         self._extra_clock_ports: dict[str, object] = {}
 
     def _load_project(self) -> tuple[Project, CompiledProject]:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         project_file = self.options.project_file
-        if project_file is None:
+        # an explicit --project wins over the autosaved session (a corrupt one is set aside: start empty)
+        self.restored = restore_session(self.data_dir, self.projects) if project_file is None else None
+        if self.restored is not None:
+            project = self.restored.project
+        elif project_file is None:
             project = Project(bpm=self.settings.project.tempo_bpm, quantizeGrid=self.settings.project.quantize)
         else:
             project = load_project(project_file)
-        compiled = compile_project(project, project_file, self.data_dir / "library", self.settings.audio.sample_rate)
-        log.info("project %r: %d pads, %.2f BPM", project.project_name, len(compiled.pads), compiled.tempo_bpm)
+        # a restored session's pads are loaded by the editor, which starts without the audio it cannot find
+        playable = project.replace(pads=[]) if self.restored is not None else project
+        compiled = compile_project(playable, project_file, self.data_dir / "library", self.settings.audio.sample_rate)
+        log.info("project %r: %d pads, %.2f BPM", project.project_name, len(project.pads), compiled.tempo_bpm)
         return project, compiled
+
+    def _build_editor(self, compiled: CompiledProject) -> Editor:
+        """The owner of the live project (undo, autosave); ``self.project`` follows it."""
+        restored = self.restored
+        origin = restored.origin if restored else Origin(project_file=self.options.project_file)
+        saved = {"saved": restored.saved} if restored else {}
+        editor = Editor(self.project, self.engine.post, library_dir=self.data_dir / "library",
+                        loop_info=library_loop_info(self.data_dir), origin=origin, pad_count=len(self.engine.pads),
+                        sample_rate=self.settings.audio.sample_rate,
+                        metronome_volume=self.settings.engine.metronome_volume,
+                        loaded=None if restored else compiled.pads, **saved)
+        editor.listeners.append(self._project_changed)
+        return editor
+
+    def _project_changed(self, change: Change) -> None:
+        self.project = change.project
+        self.quantize = quantize_from_text(change.project.quantize_grid)
+        if self.session is not None:
+            self.session.quantize = self.quantize
+            self.session.info.project_name = change.project.project_name
 
     def start_audio(self) -> Session:
         """Open the audio backend and start rendering; returns the live session."""
@@ -101,7 +138,7 @@ class Daemon:
                                 client_name=audio_settings.jack_client_name,
                                 autoconnect=audio_settings.jack_autoconnect)
         self.audio.start(self.engine.render)
-        warnings = []
+        warnings = list(self.editor.warnings)
         if audio_settings.backend == "auto" and self.audio.name == "null":
             warnings.append("no sound device: audio runs silently (null backend)")
         info = SessionInfo(audio_backend=self.audio.name, sample_rate=self.audio.sample_rate,
@@ -117,13 +154,17 @@ class Daemon:
         """Run until ``stop`` is set: audio, the session loop and (optionally) the web server."""
         session = self.start_audio()
         self.start_controllers(asyncio.get_running_loop())
+        self.start_live_pad()
         tasks = [asyncio.create_task(session.run(stop), name="session"),
-                 asyncio.create_task(self.generator.run(stop), name="generate")]
+                 asyncio.create_task(self.generator.run(stop), name="generate"),
+                 asyncio.create_task(Autosaver(self.editor, self.data_dir / SESSION_FILE).run(stop), name="autosave")]
         if self.controllers is not None:
             clock = MidiClockOut(session, self._midi, self._clock_outputs)
             tasks.append(asyncio.create_task(clock.run(stop), name="midi-clock"))
         if self.settings.midi.clock_source == "link":
             tasks.append(asyncio.create_task(LinkSync(session).run(stop), name="link"))
+        if self.live is not None:
+            tasks.append(asyncio.create_task(self.live.run(stop), name="live-pad"))
         server = None
         if self.options.serve_web:
             server = _Server(uvicorn.Config(create_app(session), host=self.settings.web.host,
@@ -171,6 +212,29 @@ class Daemon:
             self.controllers.after_rescan.append(clock_in.rescan)
         self.controllers.start()
 
+    def start_live_pad(self) -> None:
+        """Make the live Lyria pad available when there is a Gemini key (it streams only once
+        ``daemon.live.start(request)`` is called); ``session.live`` is what controller faders steer."""
+        generate = self.settings.generate
+        try:
+            api_key = load_api_key(Path(generate.key_file))
+        except ApiKeyError as exc:
+            log.warning("live pad disabled: %s", exc)
+            self.session.info.warnings.append(f"live pad disabled: {exc}")
+            api_key = None
+        if not api_key:
+            self.session.reporters["live_pad"] = lambda: {"available": False, "state": "off",
+                                                          "error": "no usable Gemini API key"}
+            return
+        endpoint = LyriaEndpoint(base_url=generate.lyria_base_url or None, api_version=generate.lyria_api_version,
+                                 model=generate.lyria_model)
+        start_stream = functools.partial(LiveStreamProcess, api_key=api_key, endpoint=endpoint,
+                                         options=LiveOptions(prebuffer_s=generate.live_prebuffer_s))
+        pad = min(generate.live_pad, len(self.engine.pads) - 1)
+        self.live = LivePad(self.session, start_stream, pad=pad, prebuffer_s=generate.live_prebuffer_s)
+        self.session.live = self.live
+        self.session.reporters["live_pad"] = self.live.describe
+
     def close(self) -> None:
         """Fade the master out (so stopping the service does not pop), then stop the audio; safe to call twice."""
         if self.controllers is not None:
@@ -184,6 +248,8 @@ class Daemon:
             time.sleep(_FADE_OUT_S)
             self.audio.stop()
             self.audio = None
+        if self.live is not None:
+            self.live.close()                        # after the audio: the engine no longer reads the ring
 
 
 async def _wait_first(stop: asyncio.Event, tasks: list[asyncio.Task]) -> None:

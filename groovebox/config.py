@@ -67,6 +67,9 @@ class GenerateSettings(_Section):
     lyria_model: str = "models/lyria-realtime-exp"
     workers: int = Field(1, ge=1, le=4, description="generation jobs that run at once (one process each)")
     worker_nice: int = Field(10, ge=0, le=19, description="nice level of worker processes (the audio comes first)")
+    live_pad: int = Field(15, ge=0, le=63, description="the pad that plays the live Lyria stream (Prompt DJ)")
+    live_prebuffer_s: float = Field(2.0, ge=0.5, le=8.0,
+                                    description="live stream audio buffered ahead of the playing position (s)")
 
 
 class WebSettings(_Section):

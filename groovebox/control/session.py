@@ -61,6 +61,7 @@ class Session:
         self.listeners: list[Callable[[], None]] = []     # called on the control loop when pad states change
         self.reporters: dict[str, Callable[[], object]] = {}   # extra /api/health entries (e.g. controllers)
         self.event_listeners: list[Callable[[object], None]] = []   # each engine event, after it is applied
+        self.live = None          # the live Lyria pad (control.livepad.LivePad) when there is one; CCs steer it
         self._tap = TapTempo()
         self._started_s = time.monotonic()
         self._reported_underruns = 0

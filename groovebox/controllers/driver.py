@@ -15,6 +15,8 @@ Button actions::
     tap            tap tempo
     record_arm     arm/disarm recording (lamp only until recording lands)
     bank_prev/next page through the session's banks of 16 pads (see below)
+    [live] faders  steer the live Lyria pad (``session.live``, when there is one): prompt weights, density,
+                   brightness; the live pad coalesces and throttles what it sends
 
 Banks: the session has 1-4 banks of 16 pads (``engine.pads``). Each pad area of the device shows one bank:
 a 16-pad device shows one bank at a time, an 8x8 shows four (its quadrants, ``pads.bank_offsets`` in the
@@ -89,8 +91,11 @@ class PadDriver:
             self._pad(pad, message)
             return
         button = self.profile.button_for(message)
+        live_control = None if button is not None else self.profile.live_for(message)
         if button is not None:
             self._button(button, is_press(message))
+        elif live_control is not None:
+            self._live(live_control, message.value)
         elif _is_identity_reply(message):
             self.identity = bytes(message.data)
         else:
@@ -119,6 +124,13 @@ class PadDriver:
         else:
             velocity = message.velocity / 127 if self.profile.velocity and message.type == "note_on" else 1.0
             self.session.press(pad, velocity)
+
+    def _live(self, control: str, value: int) -> None:
+        live = self.session.live
+        if live is None:
+            self.ignored += 1
+            return
+        live.handle_cc(control, value)
 
     def _button(self, name: str, pressed: bool) -> None:
         if name == "shift":

@@ -17,6 +17,13 @@ Button names are a fixed set, so a typo fails at load time (``BUTTON_NAMES``)::
     scene_1..4  launch one pad row: scene_1 = top row (pads 12-15) ... scene_4 = bottom row (pads 0-3),
                 the top-to-bottom order of the scene buttons on Launchpads and APCs (see ``scene_pads``)
 
+An optional ``[live]`` table maps faders/knobs (control change messages) to the live Lyria pad
+(``LIVE_CONTROLS``): ``weight_1``..``weight_4`` (the stream's prompts in order: prompt text, genre,
+instrument, mood; weight = value/127*2, as PromptDJ MIDI), ``density`` and ``brightness`` (value/127)::
+
+    [live]
+    weight_1 = { number = 48 }          # channel 0 unless given ("any" for any channel)
+
 Port names are matched with ``re.search``, case-sensitively ("APC MINI" must not match "APC mini mk2");
 write ``(?i)`` in a pattern to ignore case. Hex strings (``"F0 00 20 29 02 0D 0E 01 F7"``) become
 ``mido.Message`` objects; any complete message may be given, not only SysEx.
@@ -36,7 +43,8 @@ from pydantic import (
 )
 
 __all__ = [
-    "BUTTON_NAMES", "CATEGORIES", "PADS", "Control", "LedSpec", "LedStyle", "PadArea", "Profile", "ProfileError",
+    "BUTTON_NAMES", "CATEGORIES", "LIVE_CONTROLS", "PADS", "Control", "LedSpec", "LedStyle", "LiveFader", "PadArea",
+    "Profile", "ProfileError",
     "default_profile_dir", "is_press", "load_profile", "load_profiles", "message_address", "scene_pads",
 ]
 
@@ -46,10 +54,12 @@ BUTTON_NAMES = (
     "scene_1", "scene_2", "scene_3", "scene_4",
 )
 CATEGORIES = ("drums", "bass", "synth", "vocals", "sfx", "ambient")
+LIVE_CONTROLS = ("weight_1", "weight_2", "weight_3", "weight_4", "density", "brightness")
 
 Kind = Literal["note", "cc"]
 ButtonName = Literal[BUTTON_NAMES]
 Category = Literal[CATEGORIES]
+LiveControl = Literal[LIVE_CONTROLS]
 Number = Annotated[int, Field(ge=0, le=127)]
 _Address = tuple[str, int | None, int]   # (kind, channel or None = any, number)
 
@@ -106,6 +116,13 @@ class Control(_Model):
     number: Number
     channel: Channel = 0
     lamp: bool = True
+
+
+class LiveFader(_Model):
+    """A fader or knob for the live pad: control change ``number`` on ``channel``."""
+
+    number: Number
+    channel: Channel = 0
 
 
 class PadArea(_Model):
@@ -191,6 +208,7 @@ class Profile(_Model):
     pads: PadArea
     buttons: dict[ButtonName, Control] = {}
     leds: LedStyle | None = None
+    live: dict[LiveControl, LiveFader] = {}
 
     _match: tuple[re.Pattern, ...] = PrivateAttr()
     _exclude: tuple[re.Pattern, ...] = PrivateAttr()
@@ -211,6 +229,24 @@ class Profile(_Model):
                     raise ValueError(f"{name} ({control.kind} {control.number}) is already {owner}")
             owners.append((f"button {name}", mine))
         return buttons
+
+    @field_validator("live")
+    @classmethod
+    def _live_distinct(cls, live: dict[str, LiveFader], info: ValidationInfo) -> dict[str, LiveFader]:
+        owners: list[tuple[str, _Address]] = []
+        pads: PadArea | None = info.data.get("pads")
+        if pads is not None:
+            owners = [(f"pad {pad} of bank {bank}", (pads.kind, pads.channel, pads.note(pad, bank)))
+                      for bank in range(len(pads.bank_offsets)) for pad in range(PADS)]
+        buttons: dict[str, Control] = info.data.get("buttons", {})
+        owners += [(f"button {name}", (b.kind, b.channel, b.number)) for name, b in buttons.items()]
+        for name, fader in live.items():
+            mine = ("cc", fader.channel, fader.number)
+            for owner, address in owners:
+                if _clash(mine, address):
+                    raise ValueError(f"{name} (cc {fader.number}) is already {owner}")
+            owners.append((f"live {name}", mine))
+        return live
 
     @field_validator("leds", mode="before")
     @classmethod
@@ -251,6 +287,15 @@ class Profile(_Model):
             return None
         for name, control in self.buttons.items():
             if (control.kind, control.number) == address and _channel_ok(control.channel, message):
+                return name
+        return None
+
+    def live_for(self, message: mido.Message) -> str | None:
+        """The live-pad control (``LIVE_CONTROLS``) a control change belongs to, else None."""
+        if message.type != "control_change":
+            return None
+        for name, fader in self.live.items():
+            if fader.number == message.control and _channel_ok(fader.channel, message):
                 return name
         return None
 

@@ -15,6 +15,8 @@ from dataclasses import replace
 
 import numpy as np
 
+from groovebox.engine.stream import Header
+
 __all__ = [
     "validated",
     "LaunchMode",
@@ -33,6 +35,8 @@ __all__ = [
     "SetMaster",
     "SetMetronome",
     "Locate",
+    "AttachStream",
+    "DetachStream",
     "Command",
 ]
 
@@ -186,9 +190,36 @@ class Locate:
     at_frame: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class AttachStream:
+    """Make ``pad`` a stream pad that plays a live ring (see ``engine/stream.py``); it launches like any pad.
+
+    ``ring`` is float32 (frames, 2), C-contiguous, usually in shared memory; ``header`` the float64 stream
+    header beside it. ``prebuffer_frames`` of written audio must lie ahead of the read position at a lock.
+    Both arrays come back in ``BufferReleased`` events once the engine lets go of them (``DetachStream``, or a
+    ``LoadPad``/``UnloadPad`` of the pad).
+    """
+
+    pad: int
+    ring: np.ndarray
+    header: np.ndarray
+    prebuffer_frames: int
+    volume: float = 1.0
+    pan: float = 0.0
+    launch_mode: LaunchMode = LaunchMode.TOGGLE
+    quantize: int = -1
+
+
+@dataclass(frozen=True, slots=True)
+class DetachStream:
+    """Stop and empty ``pad`` if it is a stream pad (a no-op otherwise)."""
+
+    pad: int
+
+
 Command = (
     LoadPad | UnloadPad | PressPad | ReleasePad | StopPad | StopAll | SetPadMix | SetPadRegion | SetTempo
-    | SetQuantize | SetMaster | SetMetronome | Locate
+    | SetQuantize | SetMaster | SetMetronome | Locate | AttachStream | DetachStream
 )
 
 
@@ -245,7 +276,30 @@ def _check_load(command: LoadPad) -> LoadPad:
                    quantize=-1 if command.quantize == -1 else int(Quantize(command.quantize)))
 
 
+MIN_STREAM_PREBUFFER_FRAMES = 256
+
+
+def _check_stream(command: AttachStream) -> AttachStream:
+    ring, header = command.ring, command.header
+    if not isinstance(ring, np.ndarray) or ring.dtype != np.float32 or ring.ndim != 2 or ring.shape[1] != 2 \
+            or not ring.flags.c_contiguous:
+        raise ValueError("a stream ring must be a C-contiguous float32 array of shape (frames, 2)")
+    if not isinstance(header, np.ndarray) or header.dtype != np.float64 or header.shape != (Header.SIZE,) \
+            or not header.flags.writeable:
+        raise ValueError(f"a stream header must be a writeable float64 array of {Header.SIZE} values")
+    if not MIN_STREAM_PREBUFFER_FRAMES <= command.prebuffer_frames <= len(ring) // 4:
+        raise ValueError(f"prebuffer_frames must be {MIN_STREAM_PREBUFFER_FRAMES}..{len(ring) // 4} for this "
+                         f"ring, got {command.prebuffer_frames}")
+    if LaunchMode(command.launch_mode) == LaunchMode.ONE_SHOT:
+        raise ValueError("a stream pad cannot be a one-shot")
+    return replace(command, prebuffer_frames=int(command.prebuffer_frames),
+                   volume=_unit("volume", command.volume), pan=_finite("pan", command.pan, -1.0, 1.0),
+                   launch_mode=LaunchMode(command.launch_mode),
+                   quantize=-1 if command.quantize == -1 else int(Quantize(command.quantize)))
+
+
 _CHECKS = {
+    AttachStream: _check_stream,
     LoadPad: _check_load,
     PressPad: lambda cmd: replace(cmd, velocity=_unit("velocity", cmd.velocity)),
     SetPadMix: lambda cmd: replace(cmd, volume=_unit("volume", cmd.volume), pan=_finite("pan", cmd.pan, -1.0, 1.0)),

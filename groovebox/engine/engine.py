@@ -9,6 +9,9 @@ the GIL): commands in, events out. Continuous values (position, meters) are writ
 Every state change happens on an exact frame: ``render`` splits its block at each due frame (a quantized
 launch, a stop, a timed command) and mixes the pieces in between, so the output does not depend on the
 block size.
+
+A stream pad (``AttachStream``, see ``stream.py``) launches like any pad but reads a live ring through its
+``StreamReader``, which locks the stream's downbeats onto the bar grid and never plays unwritten audio.
 """
 
 from __future__ import annotations
@@ -22,10 +25,11 @@ import numpy as np
 
 from groovebox.engine import commands as c
 from groovebox.engine.commands import LaunchMode, Quantize, QUANTIZE_BEATS
-from groovebox.engine.events import BufferReleased, PadState, PadStateChanged, Status, TempoChanged
+from groovebox.engine.events import BufferReleased, PadState, PadStateChanged, Status, StreamDetached, TempoChanged
 from groovebox.engine.master import LATENCY_FRAMES, MasterChain
 from groovebox.engine.metronome import Metronome
 from groovebox.engine.pad import NOT_DUE, PadSlot, Tail
+from groovebox.engine.stream import StreamReader, StreamScratch
 from groovebox.engine.voice import Scratch
 from groovebox.transport.clock import TempoClock
 
@@ -47,6 +51,7 @@ class Engine:
         self.pads = [PadSlot(i, max_block_frames) for i in range(pads)]
         self._tails = [Tail(DECLICK_FRAMES) for _ in range(2 * pads)]
         self._scratch = Scratch(max_block_frames)
+        self._stream_scratch = StreamScratch(max_block_frames)
         self._mix = np.zeros((max_block_frames, 2), np.float32)
         self._fade = 1.0 - np.arange(1, DECLICK_FRAMES + 1, dtype=np.float32) / DECLICK_FRAMES
         self.master = MasterChain(sample_rate, max_block_frames, ceiling_db=ceiling_db, volume=master_volume)
@@ -107,6 +112,9 @@ class Engine:
             self._apply_due(at)
         self.frame = end
         self.master.process(mix, out, frames)
+        for pad in self.pads:
+            if pad.stream is not None:
+                pad.stream.publish(end)
         self._release_retired()
         self._write_status()
 
@@ -146,7 +154,10 @@ class Engine:
         voice = self._scratch.voice[:n]
         for pad in self.pads:
             if pad.playing:
-                pad.playhead.read(voice, at, n, self._scratch)
+                if pad.stream is None:
+                    pad.playhead.read(voice, at, n, self._scratch)
+                else:
+                    pad.stream.read(voice, at, n, pad.playhead, self.clock, self._scratch, self._stream_scratch)
                 np.multiply(voice, pad.gains.frames(at, n, self._scratch.arange32), out=voice)
                 np.add(mix, voice, out=mix)
         for tail in self._tails:
@@ -171,6 +182,8 @@ class Engine:
 
     def _fade_out(self, pad: PadSlot, at: int) -> None:
         """Hand the pad's current sound to a tail that fades it out from ``at``."""
+        if pad.stream is not None and not pad.stream.can_fade_out(at):
+            return                                   # no written audio to fade out: it is silent already
         tail = self._free_tail()
         tail.playhead.copy_from(pad.playhead)
         left, right = pad.gains.at(at)
@@ -190,17 +203,31 @@ class Engine:
 
     # ----------------------------------------------------------------- pad actions
     def _start(self, pad: PadSlot, at: int) -> None:
+        stream_frame = math.nan
+        if pad.stream is not None:
+            stream_frame = pad.stream.lock_point(at, self.clock)
+            if math.isnan(stream_frame):
+                self._postpone_start(pad, at)
+                return
         pad.clear_start()
         pad.clear_stop()
         if pad.playing:
             self._fade_out(pad, at)
         self._choke(pad, at)
         pad.gains.jump(pad.target_gains())
-        pad.playhead.start(pad.audio, pad.region_start, pad.region_frames, pad.looping, at,
-                           pad.rate(self.clock.tempo_bpm))
+        if pad.stream is not None:
+            pad.stream.lock(pad.playhead, at, stream_frame, self.clock.tempo_bpm)
+        else:
+            pad.playhead.start(pad.audio, pad.region_start, pad.region_frames, pad.looping, at,
+                               pad.rate(self.clock.tempo_bpm))
         pad.playing = True
         self._schedule_natural_end(pad)
         self._set_state(pad, PadState.PLAYING, at)
+
+    def _postpone_start(self, pad: PadSlot, at: int) -> None:
+        """A stream pad cannot lock yet (too little buffered, no downbeat): stay queued until the next bar."""
+        pad.start_due, pad.start_beat = self.clock.next_grid(at + 1, self.clock.beats_per_bar)
+        self._set_state(pad, pad.state, at, pad.start_due)
 
     def _schedule_natural_end(self, pad: PadSlot) -> None:
         """A one-shot fades out over the last ``DECLICK_FRAMES`` of its region, so a region cut mid-waveform
@@ -217,6 +244,8 @@ class Engine:
         pad.clear_stop()
         if pad.playing:
             self._fade_out(pad, at)
+        if pad.stream is not None:
+            pad.stream.stop(at)
         pad.playing = False
         if pad.start_due != NOT_DUE:
             self._set_state(pad, PadState.QUEUED, at, pad.start_due)
@@ -297,6 +326,8 @@ class Engine:
 
     def _load(self, command: c.LoadPad, at: int) -> None:
         pad = self.pads[command.pad]
+        if pad.stream is not None:
+            self._empty(pad, at)                     # a loop replaces the stream: start from scratch
         old = pad.audio
         beats_in = None
         if pad.playing:
@@ -329,7 +360,9 @@ class Engine:
         self._schedule_natural_end(pad)
 
     def _unload(self, command: c.UnloadPad, at: int) -> None:
-        pad = self.pads[command.pad]
+        self._empty(self.pads[command.pad], at)
+
+    def _empty(self, pad: PadSlot, at: int) -> None:
         if pad.audio is None:
             return
         if pad.playing:
@@ -338,13 +371,35 @@ class Engine:
         pad.clear_start()
         pad.clear_stop()
         self._retire(pad.audio, at)
+        if pad.stream is not None:
+            self._retire(pad.stream.header, at)
+            pad.stream = None
+            self._outbox.append(StreamDetached(pad.index, at))
         pad.audio = None
         pad.playhead.audio = None
         self._set_state(pad, PadState.EMPTY, at)
 
+    def _attach_stream(self, command: c.AttachStream, at: int) -> None:
+        pad = self.pads[command.pad]
+        self._empty(pad, at)
+        pad.audio = command.ring
+        pad.native_bpm = self.clock.tempo_bpm
+        pad.launch_mode = command.launch_mode
+        pad.choke_group = 0
+        pad.quantize = command.quantize
+        pad.set_region(0, 0)
+        pad.set_mix(command.volume, command.pan, at)
+        pad.stream = StreamReader(command.ring, command.header, command.prebuffer_frames, DECLICK_FRAMES, at)
+        self._set_state(pad, PadState.LOADED, at)
+
+    def _detach_stream(self, command: c.DetachStream, at: int) -> None:
+        pad = self.pads[command.pad]
+        if pad.stream is not None:
+            self._empty(pad, at)
+
     def _set_region(self, command: c.SetPadRegion, at: int) -> None:
         pad = self.pads[command.pad]
-        if pad.audio is None:
+        if pad.audio is None or pad.stream is not None:
             return
         position = pad.playhead.position_at(at) if pad.playing else 0.0
         pad.set_region(command.region_start_frame, command.region_end_frame)
@@ -356,7 +411,9 @@ class Engine:
     def _set_tempo(self, command: c.SetTempo, at: int) -> None:
         self.clock.set_tempo(command.tempo_bpm, at)
         for pad in self.pads:
-            if pad.playing:
+            if pad.playing and pad.stream is not None:
+                pad.stream.reanchor(pad.playhead, at, self.clock.tempo_bpm)
+            elif pad.playing:
                 pad.playhead.reanchor(at, pad.rate(self.clock.tempo_bpm))
                 if pad.stop_is_end:
                     self._schedule_natural_end(pad)
@@ -375,7 +432,10 @@ class Engine:
         delta_beats = command.beat - self.clock.beat_at(at)
         self.clock.locate(command.beat, at)
         for pad in self.pads:
-            if pad.playing and pad.looping and delta_beats:
+            if pad.playing and pad.stream is not None and delta_beats:
+                self._fade_out(pad, at)              # the stream cannot jump: it relocks on the new grid
+                pad.stream.stop(at)
+            elif pad.playing and pad.looping and delta_beats:
                 position = pad.playhead.position_at(at) + delta_beats * 60.0 * self.sample_rate / pad.native_bpm
                 self._fade_out(pad, at)
                 self._reposition(pad, position, at)
@@ -443,4 +503,6 @@ _HANDLERS = {
     c.SetMaster: "_set_master",
     c.SetMetronome: "_set_metronome",
     c.Locate: "_locate",
+    c.AttachStream: "_attach_stream",
+    c.DetachStream: "_detach_stream",
 }

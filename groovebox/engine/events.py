@@ -12,7 +12,7 @@ from enum import IntEnum
 
 import numpy as np
 
-__all__ = ["PadState", "PadStateChanged", "BufferReleased", "TempoChanged", "Status"]
+__all__ = ["PadState", "PadStateChanged", "BufferReleased", "TempoChanged", "StreamDetached", "Status"]
 
 
 class PadState(IntEnum):
@@ -51,6 +51,15 @@ class BufferReleased:
 @dataclass(frozen=True, slots=True)
 class TempoChanged:
     tempo_bpm: float
+    at_frame: int
+
+
+@dataclass(frozen=True, slots=True)
+class StreamDetached:
+    """``pad`` stopped being a stream pad at ``at_frame`` (``DetachStream``, or a ``LoadPad``/``UnloadPad`` of
+    it); its ring and header come back in ``BufferReleased`` events."""
+
+    pad: int
     at_frame: int
 
 

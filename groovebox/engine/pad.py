@@ -14,6 +14,7 @@ import numpy as np
 from groovebox.engine.commands import LaunchMode
 from groovebox.engine.events import PadState
 from groovebox.engine.gain import GainRamp, pan_gains
+from groovebox.engine.stream import StreamReader
 from groovebox.engine.voice import Playhead
 
 __all__ = ["PadSlot", "Tail"]
@@ -26,7 +27,7 @@ class PadSlot:
 
     __slots__ = ("index", "state", "audio", "region_start", "region_frames", "native_bpm", "volume", "pan",
                  "gains", "velocity", "launch_mode", "choke_group", "quantize", "playing", "playhead",
-                 "start_due", "start_beat", "stop_due", "stop_beat", "stop_is_end")
+                 "start_due", "start_beat", "stop_due", "stop_beat", "stop_is_end", "stream")
 
     def __init__(self, index: int, max_block_frames: int) -> None:
         self.index = index
@@ -44,6 +45,7 @@ class PadSlot:
         self.quantize = -1
         self.playing = False
         self.playhead = Playhead()
+        self.stream: StreamReader | None = None      # set while the pad plays a live stream (stream.py)
         self.clear_start()
         self.clear_stop()
 

@@ -35,6 +35,7 @@ from groovebox.generate.metrics import (
     chroma_weights,
     decimated_mono,
     magnitude_frames,
+    mono_mix,
     spectral_flux,
     validated_audio,
 )
@@ -46,8 +47,6 @@ LOW_BAND_WEIGHT = 0.25
 LOW_BAND_HZ = 260.0
 REFINE_WINDOW_S = 0.040
 REFINE_LOWPASS_HZ = 200.0
-REFINE_SMOOTH_S = 0.001
-WALK_BACK_FRACTION = 0.10
 PRE_CUT_S = 0.002
 SILENT_PEAK = 1e-6                    # -120 dBFS
 
@@ -57,10 +56,13 @@ _ONSET_HOP = 128
 _ONSET_SMOOTH_S = 0.006
 _CHROMA_RATE_HZ = 12000
 _CHROMA_NFFT = 2048
-_CHROMA_HOP = 256
+_CHROMA_HOP = 512
 _CHROMA_GAP_S = 0.07                  # skip the smeared transient either side of a beat
-_STEP_WINDOW_S = 0.03                # longer than the envelope ripple of a bass note's harmonics
-_MAX_WALK_BACK_S = 0.006
+_ALIGN_HALF_S = 0.060                 # each bar line's low-band window is ±60 ms ...
+_ALIGN_SEARCH_S = 0.008               # ... aligned to the others within ±8 ms (a kick period is 7-20 ms)
+_ALIGN_ITERATIONS = 3
+_ONSET_AFTER_S = 0.002
+_ONSET_BEFORE_S = 0.020
 
 
 @dataclass(frozen=True)
@@ -82,8 +84,13 @@ def frames_needed(bpm, bars, sample_rate=48000, beats_per_bar=4, settle_frames=0
     refine margins) + the loop."""
     loop_frames = loop_length_frames(bpm, bars, sample_rate, beats_per_bar)
     bar_frames = math.ceil(beats_per_bar * 60.0 / bpm * sample_rate)
-    margin = round((PRE_CUT_S + 2 * REFINE_WINDOW_S) * sample_rate) + 2
+    margin = round(PRE_CUT_S * sample_rate) + _onset_margin_frames(sample_rate) + 1
     return _check_settle(settle_frames) + _crossfade_frames(crossfade_ms, sample_rate) + margin + bar_frames + loop_frames
+
+
+def _onset_margin_frames(sample_rate: int) -> int:
+    """Frames the refined onset may sit after a bar line, plus the analysis window the first one needs."""
+    return round((_ALIGN_HALF_S + 2 * _ALIGN_SEARCH_S + REFINE_WINDOW_S) * sample_rate)
 
 
 def find_downbeat(stream, sample_rate, bpm, *, beats_per_bar=4, search_from_frame=0) -> float:
@@ -91,27 +98,29 @@ def find_downbeat(stream, sample_rate, bpm, *, beats_per_bar=4, search_from_fram
 
     Everything before ``search_from_frame`` is ignored; the stream must hold at least one bar after it."""
     _check_musical(bpm, 1, beats_per_bar, sample_rate)
-    x = validated_audio(stream, name="stream")
+    x = validated_audio(stream, name="stream", dtype=np.float32)
     search_from = int(search_from_frame)
     if not 0 <= search_from < x.shape[0]:
         raise ValueError(f"search_from_frame {search_from_frame} is outside the stream (0..{x.shape[0] - 1})")
     bar_frames = beats_per_bar * 60.0 / bpm * sample_rate
-    refine = round(REFINE_WINDOW_S * sample_rate)
-    if x.shape[0] - search_from < bar_frames + 2 * refine:
-        raise ValueError(f"need at least {(bar_frames + 2 * refine) / sample_rate:.2f} s of stream after "
-                         f"frame {search_from} to find a downbeat, got {(x.shape[0] - search_from) / sample_rate:.2f} s")
-    segment = x[search_from:]
-    if np.abs(segment).max() < SILENT_PEAK:
+    margin = _onset_margin_frames(sample_rate)
+    if x.shape[0] - search_from < bar_frames + 2 * margin:
+        raise ValueError(f"need at least {(bar_frames + 2 * margin) / sample_rate:.2f} s of stream after frame "
+                         f"{search_from} to find a downbeat, got {(x.shape[0] - search_from) / sample_rate:.2f} s")
+    mono = mono_mix(x[search_from:]).astype(np.float64)
+    if np.abs(mono).max() < SILENT_PEAK:
         raise ValueError("the stream is silent: there is nothing to cut a loop from")
-    predicted = _predicted_downbeat(segment, sample_rate, bpm, beats_per_bar, earliest_frame=refine)
-    if predicted is None:                               # no onsets at all: phase doesn't matter
-        return float(search_from + refine)
-    return search_from + _refined_onset(segment.mean(axis=1), sample_rate, predicted)
+    earliest = round((_ALIGN_HALF_S + _ALIGN_SEARCH_S) * sample_rate)
+    grid = _downbeat_grid(mono, sample_rate, bpm, beats_per_bar)
+    if grid is None:                                    # no onsets at all: phase doesn't matter
+        return float(search_from + earliest)
+    target = int(np.searchsorted(grid, earliest))
+    return search_from + _refined_onset(mono, sample_rate, grid, target)
 
 
 def cut_loop(stream, sample_rate, bpm, bars, *, beats_per_bar=4, settle_frames=0, crossfade_ms=10.0) -> CutLoop:
     """An exact ``bars``-bar loop starting just before a detected downbeat, with a pre-roll crossfade."""
-    x = validated_audio(stream, name="stream")
+    x = validated_audio(stream, name="stream", dtype=np.float32)
     loop_frames = loop_length_frames(bpm, bars, sample_rate, beats_per_bar)
     fade = _crossfade_frames(crossfade_ms, sample_rate)
     if fade >= loop_frames:
@@ -128,7 +137,7 @@ def cut_loop(stream, sample_rate, bpm, bars, *, beats_per_bar=4, settle_frames=0
     start = min(start, x.shape[0] - loop_frames)
     loop = x[start:start + loop_frames].copy()
     if fade:
-        ramp = (np.arange(1, fade + 1) / fade)[:, None]
+        ramp = (np.arange(1, fade + 1, dtype=np.float32) / np.float32(fade))[:, None]
         loop[-fade:] = loop[-fade:] * (1.0 - ramp) + x[start - fade:start] * ramp
     return CutLoop(loop.astype(np.float32), int(start), float(downbeat))
 
@@ -164,8 +173,8 @@ class _Onsets:
     frames_per_step: float    # stream frames per envelope sample
 
 
-def _onsets(segment: np.ndarray, sample_rate: int) -> _Onsets:
-    mono, rate = decimated_mono(segment, sample_rate, _ONSET_RATE_HZ)
+def _onsets(mono: np.ndarray, rate: float, sample_rate: int) -> _Onsets:
+    """Onset strength of ``mono`` (sampled at ``rate``), in steps of _ONSET_HOP."""
     centres = np.arange(0, mono.size, _ONSET_HOP)
     mags = magnitude_frames(mono, centres, _ONSET_NFFT, circular=False)
     low_bins = int(LOW_BAND_HZ * _ONSET_NFFT / rate) + 1
@@ -192,9 +201,10 @@ def _beat_phase(envelope: np.ndarray, period: float) -> float | None:
     return float((best + offset) * period / COMB_PHASES % period)
 
 
-def _chroma_novelty(segment: np.ndarray, sample_rate: int, beat_frames: np.ndarray, beat_len: float) -> np.ndarray:
-    """Cosine distance between the mean chroma of the beat before and after each beat position."""
-    mono, rate = decimated_mono(segment, sample_rate, _CHROMA_RATE_HZ)
+def _chroma_novelty(mono: np.ndarray, rate: float, sample_rate: int, beat_frames: np.ndarray,
+                    beat_len: float) -> np.ndarray:
+    """Cosine distance between the mean chroma of the beat before and after each beat position (stream
+    frames); ``mono`` is sampled at ``rate``."""
     max_bin = int(4000.0 * _CHROMA_NFFT / rate) + 2
     mags = magnitude_frames(mono, np.arange(0, mono.size, _CHROMA_HOP), _CHROMA_NFFT, circular=False,
                             max_bin=max_bin)
@@ -215,10 +225,10 @@ def _chroma_novelty(segment: np.ndarray, sample_rate: int, beat_frames: np.ndarr
     return 1.0 - (before * after).sum(axis=1) / np.maximum(norms, 1e-12)
 
 
-def _predicted_downbeat(segment: np.ndarray, sample_rate: int, bpm: float, beats_per_bar: int,
-                        earliest_frame: int) -> float | None:
-    """Grid position (segment frames) of the first downbeat at or after ``earliest_frame``."""
-    onsets = _onsets(segment, sample_rate)
+def _downbeat_grid(mono: np.ndarray, sample_rate: int, bpm: float, beats_per_bar: int) -> np.ndarray | None:
+    """Predicted bar-line positions (frames of ``mono``, ascending) over all of it; None if no onsets."""
+    onset_mono, onset_rate = decimated_mono(mono, sample_rate, _ONSET_RATE_HZ)
+    onsets = _onsets(onset_mono, onset_rate, sample_rate)
     period = 60.0 / bpm * sample_rate / onsets.frames_per_step
     phase = _beat_phase(onsets.full, period)
     if phase is None:
@@ -226,20 +236,19 @@ def _predicted_downbeat(segment: np.ndarray, sample_rate: int, bpm: float, beats
     beat_len = 60.0 / bpm * sample_rate
     beat_steps = phase + period * np.arange(int((onsets.full.size - 1 - phase) / period) + 1)
     beat_frames = beat_steps * onsets.frames_per_step
-    inside = (beat_frames >= beat_len) & (beat_frames + beat_len <= segment.shape[0])
+    inside = (beat_frames >= beat_len) & (beat_frames + beat_len <= mono.size)
     candidates = np.arange(beat_frames.size)
     if np.count_nonzero(inside) >= beats_per_bar:
         candidates = candidates[inside]
-    novelty = _chroma_novelty(segment, sample_rate, beat_frames[candidates], beat_len)
+    chroma_mono, chroma_rate = decimated_mono(onset_mono, onset_rate, _CHROMA_RATE_HZ)
+    novelty = _chroma_novelty(chroma_mono, chroma_rate, sample_rate, beat_frames[candidates], beat_len)
     low = _peak_near(onsets.low, beat_steps[candidates], radius=2)
     evidence = _normalised(novelty) + LOW_BAND_WEIGHT * _normalised(low)
     scores = [evidence[candidates % beats_per_bar == c].mean() if np.any(candidates % beats_per_bar == c) else -1.0
               for c in range(beats_per_bar)]
-    first = int(np.argmax(scores))
-    downbeats = beat_frames[first::beats_per_bar]
-    later = downbeats[downbeats >= earliest_frame]
+    first = beat_frames[int(np.argmax(scores))]
     bar_len = beats_per_bar * beat_len
-    return float(later[0]) if later.size else float(downbeats[-1] + bar_len * math.ceil((earliest_frame - downbeats[-1]) / bar_len))
+    return first + bar_len * np.arange(int((mono.size - first) / bar_len) + 1)
 
 
 def _peak_near(envelope: np.ndarray, positions: np.ndarray, radius: int) -> np.ndarray:
@@ -254,47 +263,53 @@ def _normalised(values: np.ndarray) -> np.ndarray:
 
 # ---- refinement ----------------------------------------------------------------------------------------
 
-def _refined_onset(mono: np.ndarray, sample_rate: int, predicted: float) -> float:
-    """The transient onset near ``predicted`` (frames of ``mono``), per step 3 of the module docstring."""
-    window = round(REFINE_WINDOW_S * sample_rate)
-    ms = sample_rate / 1000.0
-    pad = round(0.1 * sample_rate)
-    centre = int(round(predicted))
-    lo, hi = max(0, centre - window - pad), min(mono.size, centre + window + pad)
-    envelope = _low_band_envelope(mono[lo:hi], sample_rate)
-    step = _step_position(envelope, centre - lo, window, round(_STEP_WINDOW_S * sample_rate))
-    if step is None:
-        return predicted
-    a, b = max(step - round(4 * ms), 1), min(step + round(6 * ms), envelope.size - 1)
-    rise = int(a + np.argmax(np.diff(envelope[a - 1:b + 1])))
-    peak = float(envelope[rise:rise + round(10 * ms)].max())
-    base = float(np.median(envelope[max(0, step - round(20 * ms)):max(1, step - round(3 * ms))]))
-    if peak <= max(base, 1e-9) * 1.5:                    # no clear low-band transient: keep the grid
-        return predicted
-    threshold = base + WALK_BACK_FRACTION * (peak - base)
-    floor = max(0, step - round(_MAX_WALK_BACK_S * sample_rate))
-    below = np.flatnonzero(envelope[floor:rise + 1] <= threshold)
-    j = float(floor + below[-1]) if below.size else float(floor)
-    i = int(j)
-    if below.size and i + 1 < envelope.size and envelope[i + 1] > envelope[i]:
-        j += (threshold - envelope[i]) / (envelope[i + 1] - envelope[i])
-    return float(lo + j)
+def _refined_onset(mono: np.ndarray, sample_rate: int, grid: np.ndarray, target: int) -> float:
+    """The transient onset of bar line ``grid[target]`` (frames of ``mono``), per step 3 of the docstring."""
+    half = round(_ALIGN_HALF_S * sample_rate)
+    search = round(_ALIGN_SEARCH_S * sample_rate)
+    centres = np.round(grid).astype(int)
+    usable = np.flatnonzero((centres - half - search >= 0) & (centres + half + search <= mono.size))
+    if target not in usable:
+        return float(grid[target])
+    windows = np.stack([_low_band(mono, c - half - search, c + half + search, sample_rate) for c in centres[usable]])
+    lags = _aligned_lags(windows, half, search)
+    template = np.mean([w[search + lag:search + lag + 2 * half] for w, lag in zip(windows, lags)], axis=0)
+    offset = _template_onset(template, sample_rate)
+    return float(centres[target] + lags[int(np.flatnonzero(usable == target)[0])] + offset)
 
 
-def _low_band_envelope(x: np.ndarray, sample_rate: int) -> np.ndarray:
-    """1 ms-smoothed amplitude envelope (analytic-signal magnitude) of the band below REFINE_LOWPASS_HZ."""
+def _low_band(mono: np.ndarray, lo: int, hi: int, sample_rate: int) -> np.ndarray:
+    """``mono[lo:hi]`` through a zero-phase 4th-order low-pass at REFINE_LOWPASS_HZ (filtered with 50 ms
+    of context either side, so the window's edges are not filter start-up)."""
+    context = round(0.05 * sample_rate)
+    a, b = max(0, lo - context), min(mono.size, hi + context)
     sos = signal.butter(4, REFINE_LOWPASS_HZ, "lowpass", fs=sample_rate, output="sos")
-    low = signal.sosfiltfilt(sos, x)
-    return ndimage.uniform_filter1d(np.abs(signal.hilbert(low)), max(1, round(REFINE_SMOOTH_S * sample_rate)))
+    return signal.sosfiltfilt(sos, mono[a:b])[lo - a:hi - a]
 
 
-def _step_position(envelope: np.ndarray, centre: int, window: int, span: int) -> int | None:
-    """Index within ``centre ± window`` where the envelope's mean over the next ``span`` frames most exceeds
-    its mean over the previous ``span`` (a step detector that ignores ripple shorter than ``span``)."""
-    cumulative = np.concatenate([[0.0], np.cumsum(envelope)])
-    index = np.arange(max(centre - window, span), min(centre + window, envelope.size - span) + 1)
-    if index.size == 0:
-        return None
-    contrast = (cumulative[index + span] - 2 * cumulative[index] + cumulative[index - span]) / span
-    best = int(np.argmax(contrast))
-    return int(index[best]) if contrast[best] > 0 else None
+def _aligned_lags(windows: np.ndarray, half: int, search: int) -> np.ndarray:
+    """Per-bar lag (frames, |lag| <= search, median 0) that best aligns each window's centre with the
+    average of all of them; the average is re-formed from the aligned windows a few times."""
+    lags = np.zeros(windows.shape[0], int)
+    for _ in range(_ALIGN_ITERATIONS):
+        template = np.mean([w[search + lag:search + lag + 2 * half] for w, lag in zip(windows, lags)], axis=0)
+        scores = np.stack([signal.correlate(w, template, mode="valid", method="fft") for w in windows])
+        lags = np.argmax(scores, axis=1) - search
+        lags = np.clip(lags - int(np.round(np.median(lags))), -search, search)
+    return lags
+
+
+def _template_onset(template: np.ndarray, sample_rate: int) -> float:
+    """Onset (frames from the template centre): within ±REFINE_WINDOW_S, the frame where the energy of the
+    next 2 ms most exceeds that of the previous 20 ms (log ratio). 0 when no step reaches +3 dB."""
+    energy = np.concatenate([[0.0], np.cumsum(template**2)])
+    after = max(1, round(_ONSET_AFTER_S * sample_rate))
+    before = max(1, round(_ONSET_BEFORE_S * sample_rate))
+    centre = template.size // 2
+    window = round(REFINE_WINDOW_S * sample_rate)
+    frames = np.arange(max(before, centre - window), min(template.size - after, centre + window) + 1)
+    floor = 1e-6 * float(energy[-1]) / template.size + 1e-20
+    ratio = np.log((((energy[frames + after] - energy[frames]) / after) + floor)
+                   / (((energy[frames] - energy[frames - before]) / before) + floor))
+    best = int(np.argmax(ratio))
+    return float(frames[best] - centre) if ratio[best] >= math.log(2.0) else 0.0

@@ -54,6 +54,7 @@ __all__ = [
     "silence_ratio",
     "normalise_loop",
     "validated_audio",
+    "mono_mix",
     "decimated_mono",
     "magnitude_frames",
     "spectral_flux",
@@ -109,8 +110,9 @@ class LoopMetrics:
 
 # ---- input checks ----------------------------------------------------------------------------------------
 
-def validated_audio(audio, *, name: str = "audio", min_frames: int = 1) -> np.ndarray:
-    """``audio`` as float64 ``(frames, 2)`` (mono is duplicated); ValueError for anything else."""
+def validated_audio(audio, *, name: str = "audio", min_frames: int = 1, dtype=np.float64) -> np.ndarray:
+    """``audio`` as ``(frames, 2)`` of ``dtype`` (mono is duplicated; no copy when nothing changes);
+    ValueError for anything else."""
     array = np.asarray(audio)
     if not np.issubdtype(array.dtype, np.floating):
         raise ValueError(f"{name} must be floating-point samples in [-1, 1], got dtype {array.dtype}")
@@ -125,7 +127,9 @@ def validated_audio(audio, *, name: str = "audio", min_frames: int = 1) -> np.nd
         raise ValueError(f"{name} has {array.shape[0]} frames; at least {min_frames} are needed")
     if not np.isfinite(array).all():
         raise ValueError(f"{name} contains NaN or infinite samples")
-    return np.repeat(array, 2, axis=1).astype(np.float64) if array.shape[1] == 1 else array.astype(np.float64)
+    if array.shape[1] == 1:
+        array = np.repeat(array, 2, axis=1)
+    return array.astype(dtype, copy=False)
 
 
 def _check_rate(sample_rate) -> int:
@@ -149,9 +153,15 @@ def _check_bpm(bpm) -> float:
 
 # ---- shared analysis primitives (also used by loopcut) ---------------------------------------------------
 
-def decimated_mono(frames: np.ndarray, sample_rate: int, target_hz: int) -> tuple[np.ndarray, float]:
-    """Mono mix of ``(frames, 2)`` audio, decimated by the integer factor nearest to sample_rate/target_hz."""
-    mono = frames.mean(axis=1)
+def mono_mix(frames: np.ndarray) -> np.ndarray:
+    """The mean of the two channels of ``(frames, 2)`` audio (faster than ``mean(axis=1)``)."""
+    return 0.5 * (frames[:, 0] + frames[:, 1])
+
+
+def decimated_mono(audio: np.ndarray, sample_rate: float, target_hz: int) -> tuple[np.ndarray, float]:
+    """Mono mix of ``(frames, 2)`` audio (or a mono 1-D signal), decimated by the integer factor nearest to
+    sample_rate/target_hz; returns (signal, its rate)."""
+    mono = audio if audio.ndim == 1 else mono_mix(audio)
     factor = max(1, round(sample_rate / target_hz))
     if factor > 1:
         mono = signal.resample_poly(mono, 1, factor)

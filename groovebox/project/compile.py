@@ -20,7 +20,7 @@ from groovebox.project.model import (
     resolve_audio_path,
 )
 
-__all__ = ["CompiledProject", "compile_project", "session_commands"]
+__all__ = ["CompiledProject", "compile_project", "session_commands", "pad_audio_file", "pad_load"]
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,17 @@ def _compile_pad(project: Project, pad: Pad, project_path: str | Path | None, li
         audio = load_audio(path, sample_rate)
     except AudioFileError as exc:
         raise ProjectError(f"pad {pad.pad_index}: {exc}") from None
+    return pad_load(project, pad, audio, sample_rate)
+
+
+def pad_audio_file(pad: Pad, project_path: str | Path | None, library_dir: Path | None) -> Path:
+    """The file a non-empty pad plays (``ProjectError`` when it cannot be located); nothing is decoded."""
+    return _audio_file(pad, project_path, library_dir)
+
+
+def pad_load(project: Project, pad: Pad, audio, sample_rate: int = 48000) -> c.LoadPad:
+    """The ``LoadPad`` for ``pad`` playing already-decoded ``audio`` (engine format); ``ProjectError`` when
+    the loop region lies outside the audio. Lets a live editor re-derive a pad's command without decoding."""
     start_frame = round(pad.loop_start_offset_seconds * sample_rate)
     end_s = pad.loop_end_offset_seconds
     end_frame = 0 if end_s is None else min(len(audio), round(end_s * sample_rate))

@@ -44,6 +44,7 @@ class Health(BaseModel):
     warnings: list[str]
     controllers: list[ControllerInfo] = []
     clock_source: str = "internal"
+    live_pad: dict | None = None     # the live Lyria pad: available, state, pad, stream, underruns, error
 
 
 def create_app(session: Session) -> FastAPI:

@@ -7,7 +7,8 @@ characters: ``r`` root, ``5`` fifth, ``8`` octave up, ``7`` seventh, ``g`` dead/
 
 Decisions:
 - Every pitch is a chord tone (or a diatonic approach note), so the bass always stays in the scale.
-- Register per voice: 808/sub/reese roots sit in E1..D#2 (41-78 Hz), synth and GM basses in A1..G#2.
+- Register: roots sit in A1..G#2 (55-104 Hz) for every voice. Lower fundamentals are felt more than heard
+  and smear into the neighbouring pitch classes of a key analysis (55 Hz is where its chroma starts).
 - Sliding voices (808, acid) glide when the pitch changes, with a probability that temperature scales.
 """
 
@@ -18,7 +19,7 @@ import numpy as np
 from groovebox.generate.offline.events import BEATS_PER_BAR, STEP_BEATS, STEPS_PER_BAR, Hit, Note
 from groovebox.generate.offline.genres import GenreStyle
 from groovebox.generate.offline.harmony import ChordSpan, chord_at
-from groovebox.generate.offline.rhythm import humanise_s, step_beat, vary_velocity
+from groovebox.generate.offline.rhythm import Groove, step_beat, vary_velocity
 from groovebox.generate.offline.theory import ChordSymbol, Key
 
 __all__ = ["plan_bass", "BASS_TEMPLATES"]
@@ -32,25 +33,24 @@ BASS_TEMPLATES: dict[str, str] = {
     "funk": "r..gr.8.g.r.r8.g",
 }
 _LEGATO = {"offbeat": 0.7, "rolling": 0.55, "dembow": 0.9, "afro": 0.75, "root8": 0.85, "funk": 0.6}
-_LOW_REGISTER = {"808": 28, "sub": 28, "reese": 28}
-_DEFAULT_LOW = 33
+_LOW_PITCH = 33
 _SLIDING = ("808", "acid")
 
 
 def plan_bass(style: GenreStyle, voice: str, key: Key, timeline: tuple[ChordSpan, ...], drum_hits: tuple[Hit, ...],
               rng: np.random.Generator, bars: int, density: float, temperature: float) -> tuple[Note, ...]:
     """The bass part of a ``bars``-bar loop, sorted by beat."""
-    low = _LOW_REGISTER.get(voice, _DEFAULT_LOW)
+    low = _LOW_PITCH
+    groove = Groove(rng, 0.003, temperature)
     if style.bass in BASS_TEMPLATES:
         onsets = _template_onsets(style, key, timeline, rng, bars, density, temperature, low)
     elif style.bass in ("808", "follow_kick"):
         onsets = _kick_onsets(style, key, timeline, drum_hits, rng, bars, density, temperature, low)
     elif style.bass in ("reese", "drone"):
-        onsets = [(span.start_beat, span.length_beats + (0.5 if style.bass == "drone" else -0.1),
-                   _root(key, span.chord, low), 0.6 if style.bass == "drone" else 0.8) for span in timeline]
+        onsets = _held_onsets(style.bass, key, timeline, low)
     else:
         raise ValueError(f"unknown bass style {style.bass!r}")
-    return _finish(onsets, voice, rng, temperature)
+    return _finish(onsets, voice, rng, groove, temperature)
 
 
 def _root(key: Key, chord: ChordSymbol, low: int, degree_offset: int = 0) -> int:
@@ -134,7 +134,18 @@ def _kick_onsets(style, key, timeline, drum_hits, rng, bars, density, temperatur
     return onsets
 
 
-def _finish(onsets, voice: str, rng: np.random.Generator, temperature: float) -> tuple[Note, ...]:
+def _held_onsets(bass_style: str, key: Key, timeline: tuple[ChordSpan, ...], low: int) -> list[tuple[float, float, int, float]]:
+    """One root per bar (re-struck at every bar line, so each bar line of the loop looks alike)."""
+    onsets = []
+    for span in timeline:
+        for start in np.arange(span.start_beat, span.start_beat + span.length_beats - 1e-9, BEATS_PER_BAR):
+            length = min(BEATS_PER_BAR, span.start_beat + span.length_beats - start)
+            onsets.append((float(start), length + (0.25 if bass_style == "drone" else -0.1),
+                           _root(key, span.chord, low), 0.6 if bass_style == "drone" else 0.8))
+    return onsets
+
+
+def _finish(onsets, voice: str, rng: np.random.Generator, groove: Groove, temperature: float) -> tuple[Note, ...]:
     notes: list[Note] = []
     previous: int | None = None
     for beat, length, pitch, velocity in sorted(onsets):
@@ -143,6 +154,6 @@ def _finish(onsets, voice: str, rng: np.random.Generator, temperature: float) ->
             if rng.random() < (0.6 if voice == "808" else 0.25) * min(1.5, temperature):
                 glide = previous
         notes.append(Note(beat, max(length, STEP_BEATS * 0.4), pitch, vary_velocity(rng, velocity, temperature, 0.08),
-                          humanise_s(rng, 0.003, temperature), glide))
+                          groove.at_beat(beat), glide))
         previous = pitch
     return tuple(notes)

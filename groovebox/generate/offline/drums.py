@@ -16,7 +16,7 @@ import numpy as np
 
 from groovebox.generate.offline.events import STEPS_PER_BAR, Hit
 from groovebox.generate.offline.genres import GenreStyle
-from groovebox.generate.offline.rhythm import euclid, humanise_s, parse_grid, step_beat, vary_velocity
+from groovebox.generate.offline.rhythm import Groove, euclid, parse_grid, step_beat, vary_velocity
 
 __all__ = ["plan_drums", "PHRASE_BARS"]
 
@@ -25,6 +25,8 @@ _TIMING_SIGMA_S = {"kick": 0.002, "snare": 0.006, "clap": 0.006, "rim": 0.006}
 _DEFAULT_SIGMA_S = 0.008
 _HAT_VOICES = ("hat",)
 _PHRASE_ONLY = ("crash",)
+_FILL_VOICES = ("snare", "clap", "hat", "ohat", "tom_hi", "tom_mid", "tom_lo")
+_FILL_END_STEP = 14.5      # fills stop before the last 16th so no fill tail rings across the loop seam
 
 Step = tuple[float, str, float]   # (16th step within the bar, voice, velocity)
 
@@ -32,6 +34,8 @@ Step = tuple[float, str, float]   # (16th step within the bar, voice, velocity)
 def plan_drums(style: GenreStyle, rng: np.random.Generator, bars: int, density: float, temperature: float) -> tuple[Hit, ...]:
     """Every drum hit of a ``bars``-bar loop, sorted by beat."""
     rotations = {e: int(rng.integers(0, e.steps)) for e in style.extra_percussion}
+    voices = sorted(set(style.drums) | {e.voice for e in style.extra_percussion} | set(_FILL_VOICES))
+    grooves = {voice: Groove(rng, _TIMING_SIGMA_S.get(voice, _DEFAULT_SIGMA_S), temperature) for voice in voices}
     hits: list[Hit] = []
     for bar in range(bars):
         steps = _bar_template(style, rng, bar, density)
@@ -41,7 +45,7 @@ def plan_drums(style: GenreStyle, rng: np.random.Generator, bars: int, density: 
         elif style.fill == "hat_roll" and rng.random() < 0.35 * min(1.0, temperature):
             steps = _apply_fill("hat_roll", steps, rng, temperature, beat_index=int(rng.choice([1, 3])))
         steps += _euclid_steps(style, rotations, density)
-        hits += [_place(style, rng, bar, step, voice, velocity, temperature) for step, voice, velocity in steps]
+        hits += [_place(style, rng, grooves[voice], bar, step, voice, velocity, temperature) for step, voice, velocity in steps]
     return tuple(sorted(hits, key=lambda h: (h.beat, h.voice)))
 
 
@@ -94,25 +98,33 @@ def _mutate(steps: list[Step], rng: np.random.Generator, temperature: float) -> 
 
 def _apply_fill(fill: str, steps: list[Step], rng: np.random.Generator, temperature: float,
                 beat_index: int = 3) -> list[Step]:
-    """The fill variation on beat ``beat_index`` (default the last beat of the bar)."""
+    """The fill variation on beat ``beat_index`` (default the last beat of the bar).
+
+    A fill on the last beat ends by the third 16th: the loop seam then looks like any other bar line
+    (the quality gate compares them), and the downbeat after it still lands clean.
+    """
     if fill == "none" or rng.random() > min(1.0, 0.4 + 0.5 * temperature):
         return steps
     first = 4 * beat_index
+    end = first + 4 if beat_index < 3 else _FILL_END_STEP
+    taken = {(a, b) for a, b, _ in steps}
     if fill == "kick_drop":
         return [s for s in steps if not (s[1] == "kick" and s[0] >= 8)]
     if fill == "hat_roll":
         kept = [s for s in steps if not (s[1] == "hat" and first <= s[0] < first + 4)]
         count = int(rng.choice([6, 8, 12]))               # 16th triplets, 32nds or a 32nd-triplet ratchet
-        return kept + [(first + 4 * i / count, "hat", 0.45 + 0.4 * i / count) for i in range(count)]
+        roll = [first + 4 * i / count for i in range(count) if first + 4 * i / count < end]
+        return kept + [(position, "hat", 0.45 + 0.4 * (position - first) / 4) for position in roll]
     if fill == "snare_roll":
         voice = "snare" if any(v == "snare" for _, v, _ in steps) else "clap"
-        return steps + [(float(s), voice, 0.4 + 0.12 * (s - first)) for s in range(first, first + 4)
-                        if (float(s), voice) not in {(a, b) for a, b, _ in steps}]
+        return steps + [(float(s), voice, 0.4 + 0.15 * (s - first)) for s in range(first, int(end))
+                        if (float(s), voice) not in taken]
     if fill == "tom_fill":
-        kept = [s for s in steps if not (s[1] in ("snare", "hat") and s[0] >= first)]
-        return kept + [(float(first + i), voice, 0.75) for i, voice in enumerate(("tom_hi", "tom_mid", "tom_lo", "tom_lo"))]
+        kept = [s for s in steps if not (s[1] in ("snare", "hat", "ohat") and s[0] >= first)]
+        return kept + [(float(first + i), voice, 0.75) for i, voice in enumerate(("tom_hi", "tom_mid", "tom_lo"))]
     if fill == "open_hat":
-        return [s for s in steps if not (s[1] == "hat" and s[0] >= first)] + [(float(first + 2), "ohat", 0.8), (float(first + 3), "clap", 0.45)]
+        kept = [s for s in steps if not (s[1] in ("hat", "ohat", "clap") and s[0] >= first + 1)]
+        return kept + [(float(first + 1), "clap", 0.45), (float(first + 2), "ohat", 0.85)]
     raise ValueError(f"unknown fill {fill!r}")
 
 
@@ -128,9 +140,9 @@ def _euclid_steps(style: GenreStyle, rotations: dict, density: float) -> list[St
     return steps
 
 
-def _place(style: GenreStyle, rng: np.random.Generator, bar: int, step: float, voice: str, velocity: float,
-           temperature: float) -> Hit:
-    offset_s = humanise_s(rng, _TIMING_SIGMA_S.get(voice, _DEFAULT_SIGMA_S), temperature)
+def _place(style: GenreStyle, rng: np.random.Generator, groove: Groove, bar: int, step: float, voice: str,
+           velocity: float, temperature: float) -> Hit:
+    offset_s = groove.offset_s(step)
     if voice in ("snare", "clap"):
         offset_s += style.laid_back_s
     return Hit(step_beat(bar, step, style.swing), voice, vary_velocity(rng, velocity, temperature), offset_s)

@@ -48,7 +48,7 @@ class GenreStyle:
     brightness: float = 0.5                 # default for request.brightness None
     bars_per_chord: int = 1
     parts: tuple[str, ...] = ("drums", "bass", "chords", "melody")
-    levels_db: Mapping[str, float] = field(default_factory=lambda: {"drums": 0.0, "bass": -2.0, "chords": -8.0, "melody": -7.0})
+    levels_db: Mapping[str, float] = field(default_factory=lambda: {"drums": 0.0, "bass": -4.0, "chords": -6.0, "melody": -5.0})
     extra_percussion: tuple[Euclid, ...] = ()
     reverb: float = 0.25                    # 0..1 reverb amount for tonal parts
     laid_back_s: float = 0.0                # snare/clap delay (lo-fi)
@@ -76,10 +76,10 @@ GENRE_TABLE: dict[str, GenreStyle] = {
                "hat": "gxXxgxXxgxXxgxXx", "ohat": "..x...x...x...x."},
         fill="kick_drop", bass="rolling", bass_voices=("acid", "sub"),
         chords="stab", chord_voices=("stab", "pad"), melody_voices=("pluck", "bell"),
-        progressions={"default": ("aeolian: i", "phrygian: i", "aeolian: i7 i7 VI i7"),
-                      "bright": ("dorian: i7", "dorian: i7 IV7")},
+        progressions={"default": ("aeolian: i i iv i", "phrygian: i i II i", "aeolian: i7 i7 VI i7"),
+                      "bright": ("dorian: i7 i7 IV7 i7", "dorian: i7 IV7")},
         density=0.6, brightness=0.45,
-        levels_db={"drums": 0.0, "bass": -2.0, "chords": -10.0, "melody": -10.0},
+        levels_db={"drums": 0.0, "bass": -4.0, "chords": -8.0, "melody": -8.0},
         extra_percussion=(Euclid("perc", 5, 16, 0.5, 0.35), Euclid("clap", 3, 16, 0.8, 0.3)),
         reverb=0.3,
     ),
@@ -93,7 +93,7 @@ GENRE_TABLE: dict[str, GenreStyle] = {
         progressions={"default": ("aeolian: i7 iv7", "dorian: i7 IV7", "aeolian: i7 VI7 iv7 v7"),
                       "bright": ("ionian: ii7 V7 I7 I7", "ionian: I7 vi7 ii7 V7")},
         density=0.45, brightness=0.45,
-        levels_db={"drums": 0.0, "bass": -3.0, "chords": -7.0, "melody": -8.0},
+        levels_db={"drums": 0.0, "bass": -5.0, "chords": -5.0, "melody": -6.0},
         extra_percussion=(Euclid("shaker", 5, 16, 0.7, 0.25),),
     ),
     "trap": GenreStyle(
@@ -105,7 +105,7 @@ GENRE_TABLE: dict[str, GenreStyle] = {
         chords="sustain", chord_voices=("pad", "gm:0", "gm:48"), melody_voices=("bell", "gm:0", "gm:11"),
         progressions={"default": ("phrygian: i II", "aeolian: i VI", "aeolian: i VI III VII", "aeolian: i iv VI v")},
         density=0.55, brightness=0.5, bars_per_chord=1,
-        levels_db={"drums": 0.0, "bass": -1.0, "chords": -10.0, "melody": -8.0},
+        levels_db={"drums": 0.0, "bass": -3.0, "chords": -8.0, "melody": -6.0},
         reverb=0.3,
     ),
     "drum-and-bass": GenreStyle(
@@ -118,7 +118,7 @@ GENRE_TABLE: dict[str, GenreStyle] = {
         chords="pad", chord_voices=("pad", "gm:89", "gm:4"), melody_voices=("bell", "pluck"),
         progressions={"default": ("aeolian: i VI", "aeolian: i7 VI7 III7 VII", "dorian: i9 IV9")},
         density=0.6, brightness=0.55, bars_per_chord=2,
-        levels_db={"drums": 0.0, "bass": -2.0, "chords": -10.0, "melody": -9.0},
+        levels_db={"drums": 0.0, "bass": -4.0, "chords": -8.0, "melody": -7.0},
         extra_percussion=(Euclid("shaker", 9, 16, 0.7, 0.25),),
         reverb=0.35,
     ),
@@ -156,7 +156,7 @@ GENRE_TABLE: dict[str, GenreStyle] = {
         chords="comp", chord_voices=("gm:27", "gm:16"), melody_voices=("gm:61", "gm:65"),
         progressions={"default": ("dorian: i7 IV7", "dorian: i7", "aeolian: i7 iv7")},
         density=0.6, brightness=0.55, bars_per_chord=2,
-        levels_db={"drums": 0.0, "bass": -2.0, "chords": -7.0, "melody": -7.0},
+        levels_db={"drums": 0.0, "bass": -4.0, "chords": -5.0, "melody": -5.0},
         extra_percussion=(Euclid("conga", 5, 8, 0.3, 0.45), Euclid("shaker", 7, 16, 0.6, 0.3)),
     ),
     "lo-fi": GenreStyle(
@@ -170,7 +170,7 @@ GENRE_TABLE: dict[str, GenreStyle] = {
         progressions={"default": ("ionian: ii9 V9 I9 I9", "aeolian: i9 iv9", "ionian: IV7 iii7 vi7 ii7"),
                       "dark": ("aeolian: i9 iv9", "dorian: i9 IV9")},
         density=0.4, brightness=0.35,
-        levels_db={"drums": 0.0, "bass": -3.0, "chords": -5.0, "melody": -8.0},
+        levels_db={"drums": 0.0, "bass": -5.0, "chords": -3.0, "melody": -6.0},
         extra_percussion=(Euclid("shaker", 5, 16, 0.5, 0.25),),
         reverb=0.3, laid_back_s=0.015, lofi=True,
     ),
@@ -178,13 +178,13 @@ GENRE_TABLE: dict[str, GenreStyle] = {
         name="rock",
         keywords=("rock", "indie rock", "punk", "garage rock", "alt rock", "grunge", "pop rock", "rock and roll"),
         tempo_bpm=(100, 120, 140), swing=0.5, kit="acoustic",
-        drums={"kick": "x.......x.x.....", "snare": "....x.......x...", "hat": "x.x.x.x.x.x.x.x.", "crash": "x..............."},
+        drums={"kick": "x.......x.x.....", "snare": "....x.......x...", "hat": "x.x.x.x.x.x.x.x."},
         fill="tom_fill", bass="root8", bass_voices=("gm:34", "gm:33"),
         chords="power", chord_voices=("gm:29", "gm:30"), melody_voices=("gm:27", "gm:29"),
         progressions={"default": ("ionian: I V vi IV", "ionian: I IV vi V", "aeolian: i VI III VII"),
                       "dark": ("aeolian: i VI III VII", "aeolian: i VII VI VII")},
         density=0.5, brightness=0.6,
-        levels_db={"drums": 0.0, "bass": -3.0, "chords": -4.0, "melody": -8.0},
+        levels_db={"drums": 0.0, "bass": -5.0, "chords": -2.0, "melody": -6.0},
         reverb=0.2,
     ),
     "funk": GenreStyle(
@@ -196,7 +196,7 @@ GENRE_TABLE: dict[str, GenreStyle] = {
         chords="comp", chord_voices=("gm:27", "gm:4", "gm:7"), melody_voices=("gm:61", "lead"),
         progressions={"default": ("mixolydian: I7", "dorian: i7 IV7", "mixolydian: I7 IV7")},
         density=0.65, brightness=0.6,
-        levels_db={"drums": 0.0, "bass": -2.0, "chords": -7.0, "melody": -8.0},
+        levels_db={"drums": 0.0, "bass": -4.0, "chords": -5.0, "melody": -6.0},
         extra_percussion=(Euclid("conga", 3, 8, 0.6, 0.35),),
         reverb=0.15,
     ),
@@ -235,5 +235,5 @@ MOOD_PROGRESSIONS: dict[str, tuple[str, ...]] = {
     "jazzy": ("ionian: ii7 V7 I7 I7", "aeolian: i7 iv7", "ionian: IV7 iii7 vi7 ii7"),
     "funky": ("mixolydian: I7", "dorian: i7 IV7"),
     "dreamy": ("ionian: I7 IV7", "lydian: I9 II9", "ionian: Iadd9 IVadd9"),
-    "tense": ("phrygian: i II", "aeolian: i", "phrygian: i II i vii"),
+    "tense": ("phrygian: i II", "aeolian: i i iv i", "phrygian: i II i vii"),
 }

@@ -6,7 +6,8 @@ Decisions:
 - A chord lasts ``bars_per_chord`` bars; a loop shorter than the progression at that rate packs chords
   one per bar (two per bar in a 1-bar loop), so the harmony still moves.
 - Voicings are close-position inversions chosen for the smallest movement (``theory.nearest_voicing``)
-  inside a register that ``brightness`` raises by up to 10 semitones.
+  inside a register that ``brightness`` raises by up to 10 semitones. When the progression misses one of
+  the two notes that define the scale (``theory.colour_tones``), a chord gets it as a 9th/11th/13th.
 - Chord rhythms are one-bar 16-step templates per style ("stab", "skank", "comp", "power"), or whole spans
   ("sustain", "pad"). The template is chosen once per loop; temperature drops or adds single hits per bar.
 """
@@ -19,8 +20,8 @@ import numpy as np
 
 from groovebox.generate.offline.events import BEATS_PER_BAR, STEP_BEATS, STEPS_PER_BAR, Note
 from groovebox.generate.offline.genres import MOOD_PROGRESSIONS, GenreStyle
-from groovebox.generate.offline.rhythm import humanise_s, parse_grid, step_beat, vary_velocity
-from groovebox.generate.offline.theory import ChordSymbol, Key, Progression, nearest_voicing, parse_progression
+from groovebox.generate.offline.rhythm import Groove, parse_grid, step_beat, vary_velocity
+from groovebox.generate.offline.theory import ChordSymbol, Key, Progression, colour_tones, nearest_voicing, parse_progression
 
 __all__ = ["ChordSpan", "choose_progression", "chord_timeline", "chord_at", "plan_chords", "CHORD_RHYTHMS"]
 
@@ -80,6 +81,7 @@ def plan_chords(style: GenreStyle, key: Key, timeline: tuple[ChordSpan, ...], rn
                 density: float, brightness: float, temperature: float, *, strum_s: float = 0.0) -> tuple[Note, ...]:
     """The chord part: voiced chords in the genre's rhythm."""
     voicings = _voicings(style.chords, key, timeline, brightness)
+    groove = Groove(rng, 0.006, temperature)
     if style.chords in CHORD_RHYTHMS:
         onsets = _rhythm_onsets(style, timeline, rng, density, temperature)
     else:
@@ -87,7 +89,7 @@ def plan_chords(style: GenreStyle, key: Key, timeline: tuple[ChordSpan, ...], rn
     notes: list[Note] = []
     for beat, length, velocity in onsets:
         span_index = next(i for i, s in enumerate(timeline) if s.start_beat <= beat + 1e-9 < s.start_beat + s.length_beats)
-        base_offset = humanise_s(rng, 0.006, temperature)
+        base_offset = groove.at_beat(beat)
         velocity = vary_velocity(rng, velocity, temperature, 0.08)
         for order, pitch in enumerate(voicings[span_index]):
             notes.append(Note(beat, length, pitch, velocity, base_offset + order * strum_s))
@@ -104,6 +106,7 @@ def _register(chord_style: str, brightness: float) -> tuple[int, int]:
 
 def _voicings(chord_style: str, key: Key, timeline: tuple[ChordSpan, ...], brightness: float) -> list[tuple[int, ...]]:
     low, high = _register(chord_style, brightness)
+    colours = colour_tones(key, tuple(dict.fromkeys(span.chord for span in timeline)))
     voicings: list[tuple[int, ...]] = []
     previous = None
     for span in timeline:
@@ -115,7 +118,8 @@ def _voicings(chord_style: str, key: Key, timeline: tuple[ChordSpan, ...], brigh
             fifth = key.pitch(chord.degree + 4, 2) + 12 * ((root - key.pitch(chord.degree, 2)) // 12)
             voiced = (root, fifth, root + 12) if fifth - root == 7 else (root, root + 12)
         else:
-            voiced = nearest_voicing(chord.pitches(key), previous, low, high)
+            extra = (key.pitch(colours[chord], 3),) if chord in colours else ()
+            voiced = nearest_voicing(chord.pitches(key) + extra, previous, low, high)
         voicings.append(voiced)
         previous = voiced
     return voicings
@@ -143,12 +147,18 @@ def _rhythm_onsets(style: GenreStyle, timeline: tuple[ChordSpan, ...], rng: np.r
 
 
 def _held_onsets(chord_style: str, timeline: tuple[ChordSpan, ...], density: float) -> list[tuple[float, float, float]]:
+    """Held chords, struck at every bar line so each bar line of the loop looks alike (a chord held over two
+    bars would make the loop start the only place where something new begins): "pad" notes overlap the
+    next bar by half a beat (slow attack, so a re-strike is a swell); "sustain" strikes twice when busy."""
     onsets: list[tuple[float, float, float]] = []
-    overlap = 0.5 if chord_style == "pad" else -0.05
     for span in timeline:
-        if chord_style == "sustain" and density > 0.6 and span.length_beats >= BEATS_PER_BAR:
-            half = span.length_beats / 2
-            onsets += [(span.start_beat, half - 0.6, 0.62), (span.start_beat + half - 0.5, half + 0.5 + overlap, 0.5)]
-        else:
-            onsets.append((span.start_beat, span.length_beats + overlap, 0.6))
+        for start in np.arange(span.start_beat, span.start_beat + span.length_beats - 1e-9, BEATS_PER_BAR):
+            length = min(BEATS_PER_BAR, span.start_beat + span.length_beats - start)
+            if chord_style == "pad":
+                onsets.append((float(start), length + 0.5, 0.6))
+            elif density > 0.6 and length >= BEATS_PER_BAR:
+                half = length / 2
+                onsets += [(float(start), half - 0.6, 0.62), (float(start) + half - 0.5, half + 0.45, 0.5)]
+            else:
+                onsets.append((float(start), length - 0.05, 0.6))
     return onsets

@@ -18,8 +18,8 @@ import numpy as np
 from groovebox.generate.offline.events import STEP_BEATS, STEPS_PER_BAR, Note
 from groovebox.generate.offline.genres import GenreStyle
 from groovebox.generate.offline.harmony import ChordSpan, chord_at
-from groovebox.generate.offline.rhythm import humanise_s, step_beat, vary_velocity
-from groovebox.generate.offline.theory import MINOR_MODES, ChordSymbol, Key
+from groovebox.generate.offline.rhythm import Groove, step_beat, vary_velocity
+from groovebox.generate.offline.theory import MINOR_MODES, ChordSymbol, Key, distinguishing_degrees
 
 __all__ = ["plan_melody", "melodic_degrees", "PHRASE_FORMS"]
 
@@ -51,11 +51,12 @@ def plan_melody(style: GenreStyle, key: Key, timeline: tuple[ChordSpan, ...], rn
     phrase_motifs = {"A": motif_a, "A'": _vary_ending(motif_a, rng, ladder, temperature),
                      "B": _answer(motif_a, rng, ladder, per_bar, temperature),
                      "C": _answer(motif_a, rng, ladder, per_bar, temperature)}
+    groove = Groove(rng, 0.005, temperature)
     notes: list[Note] = []
     for bar in range(bars):
         name = _form_name(bar, bars)
         last_of_phrase = bar == bars - 1 or bar % 4 == 3
-        notes += _realise(phrase_motifs[name], bar, key, timeline, ladder, style, rng, temperature, last_of_phrase)
+        notes += _realise(phrase_motifs[name], bar, key, timeline, ladder, style, rng, groove, temperature, last_of_phrase)
     return tuple(notes)
 
 
@@ -122,25 +123,31 @@ def _answer(motif: Motif, rng: np.random.Generator, ladder: list[int], per_bar: 
     return head + [(step, length, index) for (step, length), index in zip(rhythm, indices)]
 
 
-def _chord_tone_near(degree: int, chord: ChordSymbol, prefer_tonic: bool = False) -> int:
+def _chord_tone_near(degree: int, chord: ChordSymbol, leading_tone: int, prefer_tonic: bool = False) -> int:
+    """The nearest chord tone, the third winning ties (it carries the chord's quality) unless it is the
+    scale's 7th (``leading_tone``, a mode degree)."""
     tones = {d % 7 for d in chord.degrees()}
     if prefer_tonic and tones & {0, 2, 4}:
         tones &= {0, 2, 4}                 # a tone shared with the tonic triad resolves the phrase
-    return min((d for d in range(degree - 3, degree + 4) if d % 7 in tones), key=lambda d: (abs(d - degree), d))
+    third = (chord.degree + 2) % 7
+    if third == leading_tone:
+        third = -1                         # the scale's 7th as a third leaks onto the neighbouring key's note
+    return min((d for d in range(degree - 3, degree + 4) if d % 7 in tones),
+               key=lambda d: (abs(d - degree) - (1 if d % 7 == third else 0), d))
 
 
 def _realise(motif: Motif, bar: int, key: Key, timeline: tuple[ChordSpan, ...], ladder: list[int], style: GenreStyle,
-             rng: np.random.Generator, temperature: float, resolve: bool) -> list[Note]:
+             rng: np.random.Generator, groove: Groove, temperature: float, resolve: bool) -> list[Note]:
     notes = []
+    leading_tone = distinguishing_degrees(key)[1]
     for position, (step, length_steps, index) in enumerate(motif):
         beat = step_beat(bar, step, style.swing)
         degree = ladder[index]
         if step in _STRONG_STEPS or position == 0:
-            degree = _chord_tone_near(degree, chord_at(timeline, beat))
+            degree = _chord_tone_near(degree, chord_at(timeline, beat), leading_tone)
         if resolve and position == len(motif) - 1:
-            degree = _chord_tone_near(degree, chord_at(timeline, beat), prefer_tonic=True)
+            degree = _chord_tone_near(degree, chord_at(timeline, beat), leading_tone, prefer_tonic=True)
         velocity = 0.8 if step % 4 == 0 else 0.65
         notes.append(Note(beat, length_steps * STEP_BEATS, key.pitch(degree), vary_velocity(rng, velocity, temperature),
-                          humanise_s(rng, 0.005, temperature)))
+                          groove.at_beat(beat)))
     return notes
-

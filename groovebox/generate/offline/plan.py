@@ -13,6 +13,7 @@ Decisions:
   sustaining voice (pads, strings, choir) turns a rhythmic chord style into held chords, and a short voice
   (stab, pluck) turns held chords into stabs.
 - The drum plan is always made (the bass follows its kicks) even when drums are not rendered.
+- Last, ``keyguard.guard_key`` nudges melody notes so the loop cannot read as a neighbouring key.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from groovebox.generate.offline.drums import plan_drums
 from groovebox.generate.offline.events import Part
 from groovebox.generate.offline.genres import GENRE_TABLE, GenreStyle
 from groovebox.generate.offline.harmony import ChordSpan, choose_progression, chord_timeline, plan_chords
+from groovebox.generate.offline.keyguard import guard_key
 from groovebox.generate.offline.melody import plan_melody
 from groovebox.generate.offline.theory import Key, Progression
 from groovebox.generate.offline.words import (
@@ -151,5 +153,6 @@ def make_plan(request: GenerationRequest, seed: int) -> Plan:
         else:
             notes = plan_melody(style, key, timeline, _rng(seed, "melody"), bars, density, brightness, temperature, mood)
             parts.append(Part("melody", voices["melody"], notes=notes, **common))
+    parts = guard_key(parts, key, timeline)
     return Plan(genre, style, request.bpm or style.tempo_bpm[1], bars, Scale(scale), key, progression, timeline,
                 mood, density, brightness, temperature, kit, tuple(parts))

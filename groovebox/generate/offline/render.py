@@ -32,7 +32,7 @@ from groovebox.generate.offline import soundfont
 from groovebox.generate.offline.dsp import fold_tail, loudness_lufs, lowpass, reverb, soft_clip
 from groovebox.generate.offline.events import Part
 from groovebox.generate.offline.plan import SUSTAINING_VOICES, Plan, make_plan
-from groovebox.generate.offline.voices import NoteFrames, render_drum_hits, render_synth_notes, stem_lowpass_hz
+from groovebox.generate.offline.voices import NoteFrames, electronic_kit, render_drum_hits, render_synth_notes, stem_lowpass_hz
 from groovebox.generate.request import GenerationRequest, Scale
 
 __all__ = ["OfflineLoop", "render_offline", "render_plan", "loop_frames", "TAIL_S"]
@@ -44,6 +44,7 @@ RELEASE_MARGIN_S = 2.0
 STEM_LUFS = -20.0
 MIX_PEAK = 0.89            # -1 dBFS
 LOFI_CUTOFF_HZ = 6500.0
+GM_KIT_BASE_HZ = 3000.0
 GM_RENDER_RATES = (24000, 32000)    # FluidSynth rates to try before the output rate (cost scales with the rate)
 _SEED_STREAM_AUDIO = 20
 _PLUCKED_PROGRAMS = frozenset(range(0, 16)) | frozenset(range(24, 32)) | frozenset(range(104, 109))
@@ -110,7 +111,8 @@ def _total_frames(plan: Plan, timing: _Timing) -> int:
 
 
 def _wants_gm(plan: Plan, part: Part) -> bool:
-    return part.is_gm or part.voice == "kit:acoustic"
+    """Parts that FluidSynth plays in the loop pass (GM drum kits are mixed from one-shots instead)."""
+    return part.is_gm
 
 
 def _numpy_voice(part: Part) -> str:
@@ -154,23 +156,15 @@ def _gm_rate(cutoff_hz: float, sample_rate: int) -> int:
 
 def _gm_cutoff_hz(plan: Plan, part: Part) -> float:
     """Brightness as a low-pass on a GM stem (the SoundFont has no filter control we can rely on)."""
-    base_hz = 3000.0 if part.name == "drums" else 1800.0
+    base_hz = GM_KIT_BASE_HZ if part.name == "drums" else 1800.0
     cutoff_hz = base_hz * (20000.0 / base_hz) ** plan.brightness
     return min(cutoff_hz, LOFI_CUTOFF_HZ) if plan.style.lofi else cutoff_hz
 
 
 def _gm_spec(part: Part, timing: _Timing, scale: float) -> soundfont.GmPart:
-    """Events of ``part`` in FluidSynth frames (``scale`` = render rate / output rate)."""
-    def velocity(v: float) -> int:
-        return int(np.clip(round(v * 127), 1, 127))
-
-    if part.name == "drums":
-        hold = round(soundfont.drum_note_off_frames(timing.sample_rate) * scale)
-        events = tuple((f := round(timing.frame(h.beat, h.offset_s) * scale), f + hold, soundfont.GM_DRUM_NOTES[h.voice],
-                        velocity(h.velocity)) for h in part.hits)
-        return soundfont.GmPart(0, True, events, reverb_send=round(40 * part.reverb), pan=64)
+    """Events of a pitched GM part in FluidSynth frames (``scale`` = render rate / output rate)."""
     events = tuple((round((f := timing.frame(n.beat, n.offset_s)) * scale), round((f + timing.frames(n.length_beats)) * scale),
-                    n.pitch, velocity(n.velocity)) for n in part.notes)
+                    n.pitch, int(np.clip(round(n.velocity * 127), 1, 127))) for n in part.notes)
     return soundfont.GmPart(part.gm_program, False, events, reverb_send=round(127 * min(1.0, part.reverb * 1.5)),
                             pan=int(np.clip(round(64 + 63 * part.pan), 0, 127)))
 
@@ -179,7 +173,11 @@ def _render_synth_stem(plan: Plan, part: Part, timing: _Timing, total_frames: in
     voice = _numpy_voice(part)
     if part.name == "drums":
         hits = [(timing.frame(h.beat, h.offset_s), h.voice, h.velocity) for h in part.hits]
-        return render_drum_hits(hits, total_frames, timing.sample_rate, plan.brightness, plan.genre)
+        if part.voice == "kit:acoustic" and soundfont.available():
+            stem = render_drum_hits(hits, total_frames, _gm_kit(timing.sample_rate), timing.loop_frames)
+            return lowpass(stem, _gm_cutoff_hz(plan, part), timing.sample_rate)
+        return render_drum_hits(hits, total_frames, electronic_kit(timing.sample_rate, plan.brightness, plan.genre),
+                                timing.loop_frames)
     notes = [NoteFrames(timing.frame(n.beat, n.offset_s), timing.frames(n.length_beats), n.pitch, n.velocity, n.glide_from)
              for n in part.notes]
     stem = render_synth_notes(voice, notes, total_frames, timing.sample_rate, plan.brightness, rng)
@@ -190,6 +188,15 @@ def _render_synth_stem(plan: Plan, part: Part, timing: _Timing, total_frames: in
         decay_s = 0.8 + 4.5 * part.reverb
         stem = stem + reverb(stem, decay_s, timing.sample_rate) * (0.9 * part.reverb)
     return stem
+
+
+def _gm_kit(sample_rate: int):
+    def source(voice: str, velocity: float) -> tuple[np.ndarray, float]:
+        found = soundfont.drum_one_shot(voice, velocity, sample_rate)
+        if found is None:
+            raise RuntimeError("the GM drum kit became unavailable during a render")
+        return found
+    return source
 
 
 def _finish_stem(plan: Plan, part: Part, stem: np.ndarray, timing: _Timing, rng: np.random.Generator, *, gm: bool) -> np.ndarray:

@@ -63,10 +63,15 @@ def vary_velocity(rng: np.random.Generator, velocity: float, temperature: float,
 
 
 class Groove:
-    """Micro-timing per 16th step (seconds), the same in every bar; fractional steps use their 16th."""
+    """Micro-timing per 16th step (seconds), the same in every bar; fractional steps use their 16th.
+
+    The downbeat itself stays exact: every part lands together on "the one", which keeps bar lines
+    (and so the loop seam) crisp and alike.
+    """
 
     def __init__(self, rng: np.random.Generator, sigma_s: float, temperature: float) -> None:
         self._offsets_s = [humanise_s(rng, sigma_s, temperature) for _ in range(STEPS_PER_BAR)]
+        self._offsets_s[0] = 0.0
 
     def offset_s(self, step: float) -> float:
         return self._offsets_s[int(step) % STEPS_PER_BAR]

@@ -17,7 +17,8 @@ Decisions:
 - Events are applied between ``fluid_synth_process`` calls on whole segments (never per sample); FluidSynth
   places them on its 64-frame block grid (1.3 ms at 48 kHz). A note-on for a key that is still sounding
   on the channel releases the old note first, and that old note's later note-off is dropped.
-- Drums use bank 128 preset 0 ("Standard") on the part's own channel, so any channel can be a kit.
+- Drums use bank 128 preset 0 ("Standard") on the part's own channel, so any channel can be a kit. Kits
+  in a loop come from ``drum_one_shot``: each hit rendered once and placed by numpy on its exact frame.
 """
 
 from __future__ import annotations
@@ -27,11 +28,13 @@ import logging
 import os
 import threading
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["GmPart", "DEFAULT_SOUNDFONT", "GM_DRUM_NOTES", "find_soundfont", "available", "render_gm", "drum_note_off_frames"]
+__all__ = ["GmPart", "DEFAULT_SOUNDFONT", "GM_DRUM_NOTES", "DRUM_VELOCITY_LAYERS", "find_soundfont", "available",
+           "render_gm", "drum_one_shot", "drum_note_off_frames"]
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +42,8 @@ DEFAULT_SOUNDFONT = Path("/usr/share/sounds/sf2/TimGM6mb.sf2")
 GM_DRUM_NOTES = {"kick": 36, "snare": 38, "clap": 39, "rim": 37, "hat": 42, "ohat": 46, "shaker": 70, "perc": 76,
                  "conga": 63, "tom_hi": 50, "tom_mid": 47, "tom_lo": 43, "crash": 49, "ride": 51, "tick": 75}
 _DRUM_NOTE_FRAMES_S = 0.25
+_DRUM_ONE_SHOT_S = 2.5
+DRUM_VELOCITY_LAYERS = (24, 44, 64, 84, 104, 127)
 _FLUID_WARN, _FLUID_DBG = 2, 4
 _GEN_REVERB_SEND = 16          # SF2 generator reverbEffectsSend (0.1 % units)
 _warned: set[str] = set()
@@ -134,6 +139,35 @@ def render_gm(parts: list[GmPart], total_frames: int, sample_rate: int, room_siz
     for channel, index in enumerate(order):
         out[2 * index:2 * index + 2] = rendered[2 * channel:2 * channel + 2]
     return out
+
+
+def drum_one_shot(voice: str, velocity: float, sample_rate: int) -> tuple[np.ndarray, float] | None:
+    """A GM kit hit for ``voice`` as (float32 (frames, 2) sample, gain for ``velocity`` 0..1), or None.
+
+    Drum hits are one-shots, so each (note, velocity layer) is rendered once per process and mixed by
+    the caller at the exact frame: FluidSynth itself would place each hit on its 64-frame block grid, and
+    bar lines a few milliseconds apart read as a seam click. Velocity picks the nearest of
+    ``DRUM_VELOCITY_LAYERS``; the gain covers the rest linearly.
+    """
+    soundfont = find_soundfont()
+    if soundfont is None or _fluidsynth() is None:
+        return None
+    midi_velocity = max(1, min(127, round(velocity * 127)))
+    layer = min(DRUM_VELOCITY_LAYERS, key=lambda v: abs(v - midi_velocity))
+    sample = _drum_sample(str(soundfont), soundfont.stat().st_mtime, GM_DRUM_NOTES[voice], layer, sample_rate)
+    return sample, midi_velocity / layer
+
+
+@lru_cache(maxsize=256)
+def _drum_sample(soundfont: str, mtime: float, note: int, velocity: int, sample_rate: int) -> np.ndarray:
+    frames = int(_DRUM_ONE_SHOT_S * sample_rate)
+    hold = drum_note_off_frames(sample_rate)
+    rendered = render_gm([GmPart(0, True, ((0, hold, note, velocity),), reverb_send=0)], frames, sample_rate, 0.2)
+    sample = np.ascontiguousarray(rendered.T)
+    audible = np.flatnonzero(np.abs(sample).max(axis=1) > 1e-5)
+    sample = sample[:audible[-1] + 1 if audible.size else 1].copy()
+    sample.flags.writeable = False
+    return sample
 
 
 def _fn(module, name: str, argtypes: list):

@@ -9,6 +9,9 @@ Decisions:
   genre tables (``"aeolian: i7 iv7"``). The numeral's case documents the expected quality; the quality that
   sounds is whatever the pitch set gives (a unit test checks the tables agree).
 - Degrees are 0-based and may be negative or above 6; they wrap into other octaves.
+- Seventh and ninth chords are shell voicings without the fifth: the third and seventh carry the
+  harmony, and fewer, clearer tones also read better in a key analysis (the fifth's harmonics add the
+  notes of the neighbouring keys).
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ __all__ = [
     "parse_progression",
     "chord_quality",
     "nearest_voicing",
+    "distinguishing_degrees",
+    "colour_tones",
 ]
 
 MAJOR_STEPS = (0, 2, 4, 5, 7, 9, 11)
@@ -37,8 +42,8 @@ MINOR_MODES = frozenset({"dorian", "phrygian", "aeolian"})
 # Chord shapes as degree offsets above the root (stacked diatonic thirds unless named otherwise).
 _SHAPES = {
     "": (0, 2, 4),
-    "7": (0, 2, 4, 6),
-    "9": (0, 2, 4, 6, 8),
+    "7": (0, 2, 6),           # shell voicing: root, third, seventh (the fifth adds nothing but mud)
+    "9": (0, 2, 6, 8),
     "add9": (0, 2, 4, 8),
     "sus2": (0, 1, 4),
     "sus4": (0, 3, 4),
@@ -160,3 +165,42 @@ def nearest_voicing(pitches: tuple[int, ...], previous: tuple[int, ...] | None, 
 
 def _movement(voiced: tuple[int, ...], previous: tuple[int, ...]) -> float:
     return sum(min(abs(p - q) for q in previous) for p in voiced) + abs(sum(voiced) / len(voiced) - sum(previous) / len(previous))
+
+
+def distinguishing_degrees(key: Key) -> tuple[int, int]:
+    """Mode degrees of the scale's 4th and 7th (major numbering): the two notes that tell a diatonic set
+    from its neighbours a fifth up and down (each neighbour shares the other six)."""
+    rotation = MODES[key.mode]
+    return (3 - rotation) % 7, (6 - rotation) % 7
+
+
+# extensions that sound as colour, not clash: (degrees above the root, semitones above the root, triad quality)
+_COLOUR = ((1, 2, None), (3, 5, "minor"), (5, 9, None))
+
+
+def colour_tones(key: Key, chords: tuple[ChordSymbol, ...]) -> dict[ChordSymbol, int]:
+    """Extra degrees for chords so the progression sounds both ``distinguishing_degrees``.
+
+    For each of the two that no chord contains, the first chord on which it is a major 9th, a minor
+    chord's 11th or a 13th (and that has no colour yet) gets it; if no chord takes it consonantly, none does.
+    """
+    present = {d % 7 for chord in chords for d in chord.degrees()}
+    extras: dict[ChordSymbol, int] = {}
+    for wanted in distinguishing_degrees(key):
+        if wanted not in present:
+            found = _colour_for(key, tuple(c for c in chords if c not in extras), wanted)
+            if found:
+                extras[found[0]] = found[1]
+    return extras
+
+
+def _colour_for(key: Key, chords: tuple[ChordSymbol, ...], wanted: int) -> tuple[ChordSymbol, int] | None:
+    for chord in chords:
+        if chord.shape == "5":
+            continue
+        above = (wanted - chord.degree) % 7
+        for degrees, semitones, quality in _COLOUR:
+            interval = (key.pitch(chord.degree + degrees) - key.pitch(chord.degree)) % 12
+            if above == degrees and interval == semitones and quality in (None, chord_quality(key, chord)):
+                return chord, chord.degree + degrees
+    return None

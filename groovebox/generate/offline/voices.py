@@ -27,8 +27,8 @@ import numpy as np
 
 from groovebox.generate.offline.dsp import bandpass, biquad_lowpass, highpass, midi_hz, pan_stereo
 
-__all__ = ["NoteFrames", "SYNTH_VOICES", "DRUM_PANS", "drum_sample", "render_drum_hits", "render_synth_notes",
-           "stem_lowpass_hz"]
+__all__ = ["NoteFrames", "SYNTH_VOICES", "DRUM_PANS", "drum_sample", "electronic_kit", "render_drum_hits",
+           "render_synth_notes", "stem_lowpass_hz"]
 
 SYNTH_VOICES = ("808", "sub", "acid", "reese", "synth_bass", "pad", "stab", "pluck", "bell", "lead")
 DRUM_PANS = {"hat": 0.25, "ohat": 0.25, "shaker": -0.35, "perc": -0.3, "conga": 0.3, "ride": 0.3, "crash": -0.2,
@@ -37,6 +37,8 @@ DRUM_PANS = {"hat": 0.25, "ohat": 0.25, "shaker": -0.35, "perc": -0.3, "conga": 
 _KICK_TUNING = {"trap": (130.0, 48.0, 0.28), "drum-and-bass": (180.0, 55.0, 0.18), "techno": (160.0, 47.0, 0.36),
                 "hip-hop": (140.0, 52.0, 0.3), "lo-fi": (120.0, 52.0, 0.26), "reggaeton": (150.0, 50.0, 0.3)}
 _DEFAULT_KICK = (155.0, 50.0, 0.32)
+_CHOKE_GROUP = ("hat", "ohat")
+_CHOKE_FADE_FRAMES = 240
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,16 +145,41 @@ def _kit_sample(voice: str, sample_rate: int, brightness: float, genre: str) -> 
     return sample
 
 
-def render_drum_hits(hits: Sequence[tuple[int, str, float]], total_frames: int, sample_rate: int, brightness: float,
-                     genre: str) -> np.ndarray:
-    """Mix ``(frame, voice, velocity)`` hits into a float32 (total_frames, 2) buffer."""
+def electronic_kit(sample_rate: int, brightness: float, genre: str):
+    """Sample source for ``render_drum_hits``: the numpy kit (gain follows velocity^1.3)."""
+    def source(voice: str, velocity: float) -> tuple[np.ndarray, float]:
+        return _kit_sample(voice, sample_rate, round(brightness, 2), genre), velocity ** 1.3
+    return source
+
+
+def render_drum_hits(hits: Sequence[tuple[int, str, float]], total_frames: int, source, loop_frames: int) -> np.ndarray:
+    """Mix ``(frame, voice, velocity)`` hits (frames inside the loop) into a float32 (total_frames, 2) buffer.
+
+    ``source(voice, velocity)`` gives (stereo sample, gain). A closed or open hat cuts the open hat still
+    ringing (hi-hat choke, 5 ms fade), as the GM kit's exclusive class does; the last open hat of the loop
+    is cut by the first hat of the next repeat.
+    """
     out = np.zeros((total_frames, 2), np.float32)
-    samples = {voice: _kit_sample(voice, sample_rate, round(brightness, 2), genre) for voice in {voice for _, voice, _ in hits}}
-    for frame, voice, velocity in hits:
-        sample = samples[voice]
-        end = min(total_frames, frame + len(sample))
-        out[frame:end] += sample[:end - frame] * velocity ** 1.3
+    ordered = sorted(hits)
+    choke_at = _choke_frames(ordered, loop_frames)
+    for index, (frame, voice, velocity) in enumerate(ordered):
+        sample, gain = source(voice, velocity)
+        end = min(total_frames, frame + len(sample), choke_at.get(index, total_frames))
+        segment = sample[:end - frame] * np.float32(gain)
+        if end == choke_at.get(index):
+            fade = min(len(segment), _CHOKE_FADE_FRAMES)
+            segment[len(segment) - fade:] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)[:, None]
+        out[frame:end] += segment
     return out
+
+
+def _choke_frames(ordered: Sequence[tuple[int, str, float]], loop_frames: int) -> dict[int, int]:
+    """Index of each open-hat hit -> frame of the next hat hit (closed or open, wrapping around) that cuts it."""
+    hats = [(i, frame) for i, (frame, voice, _) in enumerate(ordered) if voice in _CHOKE_GROUP]
+    if not hats:
+        return {}
+    following = [frame for _, frame in hats[1:]] + [hats[0][1] + loop_frames]
+    return {i: later for (i, frame), later in zip(hats, following) if ordered[i][1] == "ohat" and later > frame}
 
 
 def stem_lowpass_hz(voice: str, brightness: float) -> float | None:
@@ -233,7 +260,7 @@ def _sub(note: NoteFrames, sample_rate: int, brightness: float, rng: np.random.G
 def _808(note: NoteFrames, sample_rate: int, brightness: float, rng: np.random.Generator) -> np.ndarray:
     env = _envelope(note.length, sample_rate, 0.002, 0.08, 1.6, 0.25)
     n = len(env)
-    freq = _frequency(note, n, sample_rate, 0.06) * (1.0 + 0.5 * np.exp(-_time(n, sample_rate) / 0.012))
+    freq = _frequency(note, n, sample_rate, 0.06) * (1.0 + 0.12 * np.exp(-_time(n, sample_rate) / 0.01))
     wave = _sine(_cycles(freq, n, sample_rate))
     drive = 1.2 + 2.0 * brightness
     return (np.tanh(drive * wave * env) / math.tanh(drive) * note.velocity).astype(np.float32)
