@@ -22,7 +22,7 @@ import uvicorn
 
 from groovebox.config import Settings, default_data_dir
 from groovebox.control.autosave import SESSION_FILE, Autosaver, restore_session
-from groovebox.control.editor import Change, Editor, Origin, library_loop_info
+from groovebox.control.editor import AssignPad, Change, EditError, Editor, Origin, library_loop_info
 from groovebox.control.livepad import LivePad
 from groovebox.control.projects import ProjectStore
 from groovebox.control.session import Session, SessionInfo
@@ -35,6 +35,7 @@ from groovebox.generate.live import LiveOptions, LiveStreamProcess
 from groovebox.generate.lyria import LyriaEndpoint
 from groovebox.generate.produce import GeneratorConfig
 from groovebox.hw import AudioBackend, open_audio
+from groovebox.library.store import Library, LibraryError
 from groovebox.hw.midi_bridge import MidiBridge, MidiBridgeError
 from groovebox.project.compile import CompiledProject, compile_project, session_commands
 from groovebox.project.model import Project, load_project, quantize_from_text
@@ -85,7 +86,7 @@ class Daemon:
         self.editor = self._build_editor(compiled)
         generate = settings.generate
         self.generator = JobManager(self.data_dir / "generated", GeneratorConfig.from_settings(generate),
-                                    workers=generate.workers, nice=generate.worker_nice)
+                                    workers=generate.workers, nice=generate.worker_nice, library_dir=self.data_dir)
         self.audio: AudioBackend | None = None
         self.session: Session | None = None
         self.controllers: ControllerManager | None = None
@@ -234,6 +235,30 @@ class Daemon:
         self.live = LivePad(self.session, start_stream, pad=pad, prebuffer_s=generate.live_prebuffer_s)
         self.session.live = self.live
         self.session.reporters["live_pad"] = self.live.describe
+        self.live.listeners.append(self._live_message)
+
+    def _live_message(self, message: dict) -> None:
+        """A finished live capture becomes a library loop on its pad, through the editor (saved, undoable)."""
+        if message.get("kind") != "live_capture" or message.get("state") != "done":
+            return
+        capture = next((capture for capture in reversed(self.live.captures)
+                        if capture.state == "done" and capture.into_pad == message["into_pad"]), None)
+        if capture is not None:
+            asyncio.get_running_loop().create_task(self._store_capture(capture))
+
+    async def _store_capture(self, capture) -> None:
+        def add() -> str:
+            with Library(self.data_dir) as library:
+                return library.add(capture.audio, name=f"live capture {time.strftime('%H:%M:%S')}",
+                                   source="generated", tags=("live",), bpm=capture.native_bpm,
+                                   bars=capture.bars).loop_id
+
+        try:
+            loop_id = await asyncio.to_thread(add)       # FLAC encoding and analysis off the control loop
+            self.editor.apply(AssignPad(pad_index=capture.into_pad, loop_id=loop_id, native_bpm=capture.native_bpm,
+                                        pad_name="live capture"))
+        except (LibraryError, EditError, OSError) as exc:
+            log.warning("live capture into pad %d kept in memory only: %s", capture.into_pad, exc)
 
     def close(self) -> None:
         """Fade the master out (so stopping the service does not pop), then stop the audio; safe to call twice."""

@@ -2,8 +2,9 @@
 
 ``JobManager`` lives on the daemon's control loop (its methods are called there only). A worker is a
 spawned process (a fresh interpreter: no inherited threads, locks or JACK client) running ``_work``; it
-lowers its own priority (``nice``), generates each option with ``produce.generate_option``, writes the audio
-and its record to the output folder and reports through a multiprocessing queue. One reader thread per
+lowers its own priority (``nice``), generates each option with ``produce.generate_option``, stores it (in
+the loop library of ``library_dir`` when given: the daemon's case; else as a file plus its JSON record in the
+output folder) and reports through a multiprocessing queue. One reader thread per
 manager turns queue items into ``JobEvent``s on the control loop (``call_soon_threadsafe``).
 
 Decisions:
@@ -32,7 +33,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from groovebox.generate.produce import GenerationError, GeneratorConfig, generate_option, write_loop
+from groovebox.generate.produce import (GenerationError, GeneratorConfig, add_to_library, generate_option,
+                                        write_loop)
 from groovebox.generate.request import GenerationRequest
 
 __all__ = ["JobManager", "JobEvent", "Job", "FINAL_STATES"]
@@ -80,8 +82,9 @@ class JobManager:
     """Runs generation jobs in worker processes and reports their events to ``listeners`` (control loop)."""
 
     def __init__(self, output_dir: Path, config: GeneratorConfig = GeneratorConfig(), *, workers: int = 1,
-                 nice: int = 10) -> None:
+                 nice: int = 10, library_dir: Path | None = None) -> None:
         self.output_dir = Path(output_dir)
+        self.library_dir = Path(library_dir) if library_dir is not None else None
         self.config = config
         self.workers = workers
         self.nice = nice
@@ -140,7 +143,7 @@ class JobManager:
             job.process = _CONTEXT.Process(
                 target=_work, name=f"generate-{job.job_id}", daemon=True,
                 args=(job.job_id, job.request.model_dump_json(), str(self.output_dir), self.config, self.nice,
-                      self._queue, job.cancel))
+                      self._queue, job.cancel, str(self.library_dir) if self.library_dir else None))
             job.process.start()
             job.state = "running"
             running += 1
@@ -215,7 +218,7 @@ class JobManager:
 
 # ---------------------------------------------------------------------- worker process
 def _work(job_id: str, request_json: str, output_dir: str, config: GeneratorConfig, nice: int,
-          events: multiprocessing.Queue, cancel) -> None:
+          events: multiprocessing.Queue, cancel, library_dir: str | None = None) -> None:
     """Worker entry point (a spawned process): generate every option, report, exit."""
     logging.basicConfig(level=logging.WARNING, format=f"generate {job_id}: %(levelname)s %(message)s")
     try:
@@ -232,7 +235,10 @@ def _work(job_id: str, request_json: str, output_dir: str, config: GeneratorConf
                 return
             progress = _option_progress(job_id, option, request.options, events)
             loop = generate_option(request, option, config, progress=progress, cancel=cancel)
-            record = write_loop(loop, folder / f"{job_id}-{option + 1}.flac")
+            if library_dir is not None:
+                record = add_to_library(loop, Path(library_dir), option)
+            else:
+                record = write_loop(loop, folder / f"{job_id}-{option + 1}.flac")
             events.put((job_id, "option", record))
         events.put((job_id, "done", None))
     except GenerationError as error:

@@ -196,6 +196,30 @@ def _finish(loop: GeneratedLoop, started: float, warning: str = "") -> Generated
     return replace(loop, warning=warning or loop.warning, elapsed_s=time.perf_counter() - started)
 
 
+_PART_CATEGORIES = {("drums",): "drums", ("bass",): "bass", ("bass", "drums"): "drums"}
+
+
+def add_to_library(loop: GeneratedLoop, data_dir: Path, option: int) -> dict:
+    """Store ``loop`` in the library under ``data_dir`` (source "generated", with its prompt, config and
+    seed); returns the record (with ``loopId`` and ``path``). Runs in the worker: encoding and analysis
+    stay out of the daemon."""
+    from groovebox.library.store import Library, LibraryError
+
+    record = loop.record()
+    parts = tuple(sorted(record.get("parts", ())))
+    name = f"{loop.request.prompt[:60]} #{option + 1}"
+    try:
+        with Library(data_dir) as library:
+            stored = library.add(loop.audio, name=name, source="generated", category=_PART_CATEGORIES.get(parts),
+                                 tags=tuple(t for t in (loop.genre, loop.engine) if t), bpm=loop.bpm,
+                                 bars=loop.bars, key=_tonal(loop.scale) or "", prompt=loop.request.prompt,
+                                 generation_config=record["request"], seed=loop.seed)
+            path = library.path(stored.loop_id)
+    except LibraryError as error:
+        raise GenerationError(f"cannot store the loop in the library: {error}") from None
+    return {"loopId": stored.loop_id, "name": stored.name, "path": str(path), **record}
+
+
 def write_loop(loop: GeneratedLoop, path: Path) -> dict:
     """Write the audio (format from the suffix: .wav 24-bit, .flac 24-bit) and ``<path>.json`` atomically;
     returns the record (with ``path``)."""

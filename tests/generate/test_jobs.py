@@ -130,3 +130,26 @@ def test_auto_without_a_key_uses_the_offline_generator(tmp_path, monkeypatch):
 
 def test_cancel_of_unknown_job_is_false(tmp_path):
     assert JobManager(tmp_path).cancel("nope") is False
+
+
+def test_with_a_library_the_options_become_library_loops(tmp_path):
+    from groovebox.library.store import Library
+
+    manager = JobManager(tmp_path / "generated", OFFLINE, library_dir=tmp_path)
+    jobs = []
+
+    async def main():
+        return await _collect(manager, lambda ev: _final(ev, jobs[0].job_id), start=lambda: jobs.append(
+            manager.submit(GenerationRequest(prompt="rolling techno drums", bars=1, options=2, seed=21))))
+
+    asyncio.run(main())
+    job = jobs[0]
+    assert job.state == "done", job.error
+    with Library(tmp_path) as library:
+        stored = [library.get(result["loopId"]) for result in job.results]
+        assert [loop.seed for loop in stored] == [21, 22]
+        assert all(loop.source == "generated" and loop.prompt == "rolling techno drums" for loop in stored)
+        assert stored[0].name == "rolling techno drums #1" and stored[0].bars == 1
+        assert stored[0].generation_config["prompt"] == "rolling techno drums"
+        assert library.path(stored[0].loop_id).is_file()
+    assert not (tmp_path / "generated").exists() or not list((tmp_path / "generated").iterdir())

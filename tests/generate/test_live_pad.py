@@ -423,6 +423,16 @@ def test_the_daemon_offers_the_live_pad_when_a_key_is_set(fake_lyria, tmp_path, 
             time.sleep(0.1)
         assert live["pad"] == 14 and live["stream_bpm"] == 200 and live["available"]
         assert on_loop(lambda: daemon.session.pad_states[14]) == PadState.PLAYING
+        on_loop(lambda: daemon.live.capture(1, 3))        # becomes a library loop on pad 3, via the editor
+        deadline = time.monotonic() + 20
+        while not (pads := on_loop(lambda: [p for p in daemon.editor.project.pads if p.pad_index == 3])):
+            assert time.monotonic() < deadline, on_loop(lambda: daemon.live.describe()["captures"])
+            time.sleep(0.1)
+        from groovebox.library.store import Library
+        with Library(tmp_path) as library:
+            stored = library.get(pads[0].loop_id)
+        assert stored.bars == 1 and stored.bpm == 200 and stored.frames == round(4 * 60 / 200 * 48000)
+        assert on_loop(lambda: daemon.editor.can_undo)
     finally:
         loop.call_soon_threadsafe(stop.set)
         thread.join(20)

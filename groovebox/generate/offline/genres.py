@@ -208,7 +208,7 @@ GENRE_TABLE: dict[str, GenreStyle] = {
         fill="none", bass="drone", bass_voices=("sub",),
         chords="pad", chord_voices=("pad", "gm:89", "gm:52"), melody_voices=("bell", "gm:11", "gm:108"),
         progressions={"default": ("ionian: I7 IV7", "lydian: I9 II9", "dorian: i9 IV9", "ionian: Iadd9 vi7 IVadd9 I7")},
-        density=0.3, brightness=0.45, bars_per_chord=2,
+        density=0.3, brightness=0.45, bars_per_chord=1,
         parts=("chords", "melody", "drums"),
         levels_db={"drums": -16.0, "bass": -6.0, "chords": 0.0, "melody": -4.0},
         extra_percussion=(Euclid("tick", 5, 16, 0.0, 0.5), Euclid("tick", 3, 8, 0.5, 0.4)),
