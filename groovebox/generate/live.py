@@ -381,9 +381,10 @@ class _Producer:
         return limit
 
     def _detect_frames(self) -> int:
-        """Epoch frames ``find_downbeat`` needs: the settle period, ``detect_bars`` and its refine margins."""
-        refine = round(2 * loopcut.REFINE_WINDOW_S * SAMPLE_RATE)
-        return self.settle_frames + self._bars_frames(self.options.detect_bars) + refine + 1
+        """Epoch frames ``find_downbeat`` needs: the settle period, then ``detect_bars`` bars (at least what
+        ``loopcut.downbeat_frames_needed`` asks for)."""
+        needed = max(self._bars_frames(self.options.detect_bars), loopcut.downbeat_frames_needed(self.bpm))
+        return self.settle_frames + needed + 1
 
     def _bars_frames(self, bars: float) -> int:
         return math.ceil(bars * 4 * 60.0 / self.bpm * SAMPLE_RATE)

@@ -1,31 +1,39 @@
 """Cut an exact N-bar loop out of a continuous stream (Lyria) at a detected downbeat (reference §2.2).
 
 Runs in worker processes (the Lyria capture job); numpy and scipy only, no state. The bpm is known (it
-is the generation config), so nothing searches for a tempo:
+is the generation config), so nothing searches for a tempo. Everything after the settle period is analysed:
 
-1. Beat phase: spectral-flux onset envelope (~24 kHz mix, 512-point frames, hop ~5.3 ms), lightly
-   smoothed, folded on the beat period with a comb evaluated at 200 phases; argmax + parabolic peak.
+1. Beat phase: spectral-flux onset envelope (~24 kHz mix, 512-point frames, hop ~5.3 ms, 6 ms Gaussian
+   smoothing) folded on the beat period with a comb evaluated at 200 phases; argmax + parabolic peak.
 2. Downbeat: of the ``beats_per_bar`` phases, the one whose beats carry the most chroma novelty (cosine
    distance between the mean chroma of the beat before and the beat after, ~12 kHz 2048-point STFT) plus
-   0.25 x the low-band (<260 Hz) onset strength, each normalised by its mean over all beats. Evidence is
-   pooled over every bar after the search start.
-3. Refine: within ±40 ms of the predicted downbeat, the sharpest rise of a 1 ms-smoothed envelope of the
-   <200 Hz band (zero-phase Butterworth); walk back to 10% of the way from the pre-onset level to the peak
-   (a plain 10%-of-peak threshold would wander into the bass ripple); the loop starts 2 ms earlier.
+   0.25 x the low-band (<260 Hz) onset strength, each normalised by its mean over all beats. This gives a
+   grid of predicted bar lines.
+3. Refine (deviates from the reference's "sharpest rise of the <200 Hz envelope, walk back to 10%", which
+   measured 10-40 ms off here: the envelope of a bass note's harmonics ripples as steeply as a kick
+   rises): cut a ±60 ms window of the <200 Hz band (zero-phase Butterworth) at every predicted bar line,
+   align the windows by cross-correlation (±8 ms; several starting points, the most coherent average
+   wins), and time the onset once, on the aligned average, where bass notes that differ from bar to bar
+   have cancelled: the frame within ±40 ms where the energy of the next 2 ms most exceeds that of the
+   previous 20 ms. The chosen bar line's onset is the average's onset plus that bar's lag; the loop starts
+   2 ms earlier. With fewer than 3 bar lines, or no transient the bars share (no kick), the grid stands.
+   Measured on 400 synthetic streams (70-180 BPM, random start phase, ±5 ms humanising, noise) of
+   ``frames_recommended`` length: loop start 2.0 ± 0.3 ms before the true onset, none off by more than
+   5 ms; on 80 streams of only ``frames_needed`` length: -6 to +5 ms.
 4. Exactly ``loop_length_frames`` frames. The last ``crossfade_ms`` crossfade linearly (equal gain: the
    signals are correlated) into the stream audio just before the cut, so the wrap replays the stream's own
    continuation. Fractional bar lengths are the player's business (fractional sample clock).
 
 Decisions: ``settle_frames`` at the head are ignored entirely (after ``reset_context`` the stream jumps);
-the downbeat is the first one whose refine window starts at or after ``settle + crossfade + 2 ms``, so the
-pre-roll is post-settle audio too; a stream with no onsets (beatless) is cut at the search start (phase does
-not matter for an exact-length loop); a silent stream is an error, as is one too short (the message says how
-many seconds are needed).
+the pre-roll is post-settle audio too. A stream with no onsets (beatless) is cut at the search start (phase
+does not matter for an exact-length loop). A silent stream is an error, as is one that is too short (the
+message says how many seconds are needed).
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,7 +48,8 @@ from groovebox.generate.metrics import (
     validated_audio,
 )
 
-__all__ = ["CutLoop", "loop_length_frames", "frames_needed", "find_downbeat", "cut_loop"]
+__all__ = ["CutLoop", "loop_length_frames", "frames_needed", "frames_recommended", "downbeat_frames_needed",
+           "find_downbeat", "cut_loop", "RELIABLE_ANALYSIS_BARS"]
 
 COMB_PHASES = 200
 LOW_BAND_WEIGHT = 0.25
@@ -49,6 +58,7 @@ REFINE_WINDOW_S = 0.040
 REFINE_LOWPASS_HZ = 200.0
 PRE_CUT_S = 0.002
 SILENT_PEAK = 1e-6                    # -120 dBFS
+RELIABLE_ANALYSIS_BARS = 7            # bars after the settle period for a reliable refine (see step 3)
 
 _ONSET_RATE_HZ = 24000
 _ONSET_NFFT = 512
@@ -61,7 +71,10 @@ _CHROMA_GAP_S = 0.07                  # skip the smeared transient either side o
 _ALIGN_HALF_S = 0.060                 # each bar line's low-band window is ±60 ms ...
 _ALIGN_SEARCH_S = 0.008               # ... aligned to the others within ±8 ms (a kick period is 7-20 ms)
 _ALIGN_ITERATIONS = 3
-_ONSET_AFTER_S = 0.002
+_ALIGN_STARTS = 4
+_MIN_ALIGNED_BARS = 3                 # with fewer bar lines the average keeps too much bass to time onsets
+_MIN_COHERENCE = 0.5                  # template energy / mean window energy below this: no shared transient
+_ONSET_AFTER_S = 0.002                # onset = the biggest energy step from the previous 20 ms to the next 2 ms
 _ONSET_BEFORE_S = 0.020
 
 
@@ -80,12 +93,34 @@ def loop_length_frames(bpm, bars, sample_rate=48000, beats_per_bar=4) -> int:
 
 def frames_needed(bpm, bars, sample_rate=48000, beats_per_bar=4, settle_frames=0, *,
                   crossfade_ms: float = 10.0) -> int:
-    """Stream frames ``cut_loop`` needs: settle + pre-roll + one bar to find a downbeat in (plus the
-    refine margins) + the loop."""
+    """The fewest stream frames ``cut_loop`` accepts: settle + pre-roll + one bar to find a downbeat in
+    (plus the analysis margins, ~0.12 s) + the loop."""
     loop_frames = loop_length_frames(bpm, bars, sample_rate, beats_per_bar)
-    bar_frames = math.ceil(beats_per_bar * 60.0 / bpm * sample_rate)
+    return _head_frames(settle_frames, crossfade_ms, sample_rate) + _bar_frames(bpm, beats_per_bar, sample_rate) + loop_frames
+
+
+def frames_recommended(bpm, bars, sample_rate=48000, beats_per_bar=4, settle_frames=0, *,
+                       crossfade_ms: float = 10.0) -> int:
+    """Frames to record for a reliable cut: ``frames_needed``, or more so that at least
+    RELIABLE_ANALYSIS_BARS bars follow the settle period (the refine step averages all bar lines)."""
+    needed = frames_needed(bpm, bars, sample_rate, beats_per_bar, settle_frames, crossfade_ms=crossfade_ms)
+    analysed = RELIABLE_ANALYSIS_BARS * _bar_frames(bpm, beats_per_bar, sample_rate)
+    return max(needed, _head_frames(settle_frames, crossfade_ms, sample_rate) + analysed)
+
+
+def downbeat_frames_needed(bpm, sample_rate=48000, beats_per_bar=4) -> int:
+    """Frames ``find_downbeat`` needs after ``search_from_frame``: one bar plus the analysis margins."""
+    return _bar_frames(bpm, beats_per_bar, sample_rate) + 2 * _onset_margin_frames(sample_rate)
+
+
+def _bar_frames(bpm, beats_per_bar, sample_rate) -> int:
+    _check_musical(bpm, 1, beats_per_bar, sample_rate)
+    return math.ceil(beats_per_bar * 60.0 / bpm * sample_rate)
+
+
+def _head_frames(settle_frames, crossfade_ms, sample_rate) -> int:
     margin = round(PRE_CUT_S * sample_rate) + _onset_margin_frames(sample_rate) + 1
-    return _check_settle(settle_frames) + _crossfade_frames(crossfade_ms, sample_rate) + margin + bar_frames + loop_frames
+    return _check_settle(settle_frames) + _crossfade_frames(crossfade_ms, sample_rate) + margin
 
 
 def _onset_margin_frames(sample_rate: int) -> int:
@@ -94,19 +129,20 @@ def _onset_margin_frames(sample_rate: int) -> int:
 
 
 def find_downbeat(stream, sample_rate, bpm, *, beats_per_bar=4, search_from_frame=0) -> float:
-    """Onset frame of the first downbeat whose ±40 ms refine window lies at or after ``search_from_frame``.
+    """Onset frame (fractional) of the first downbeat predicted at least ~70 ms after ``search_from_frame``
+    (so its analysis window fits); it is never before ``search_from_frame``.
 
-    Everything before ``search_from_frame`` is ignored; the stream must hold at least one bar after it."""
+    Everything before ``search_from_frame`` is ignored; the stream must hold ``downbeat_frames_needed``
+    frames (one bar + 0.23 s) after it. More bars make the refine step more reliable (see step 3)."""
     _check_musical(bpm, 1, beats_per_bar, sample_rate)
     x = validated_audio(stream, name="stream", dtype=np.float32)
     search_from = int(search_from_frame)
     if not 0 <= search_from < x.shape[0]:
         raise ValueError(f"search_from_frame {search_from_frame} is outside the stream (0..{x.shape[0] - 1})")
-    bar_frames = beats_per_bar * 60.0 / bpm * sample_rate
-    margin = _onset_margin_frames(sample_rate)
-    if x.shape[0] - search_from < bar_frames + 2 * margin:
-        raise ValueError(f"need at least {(bar_frames + 2 * margin) / sample_rate:.2f} s of stream after frame "
-                         f"{search_from} to find a downbeat, got {(x.shape[0] - search_from) / sample_rate:.2f} s")
+    needed = downbeat_frames_needed(bpm, sample_rate, beats_per_bar)
+    if x.shape[0] - search_from < needed:
+        raise ValueError(f"need at least {needed / sample_rate:.2f} s of stream after frame {search_from} to find "
+                         f"a downbeat, got {(x.shape[0] - search_from) / sample_rate:.2f} s")
     mono = mono_mix(x[search_from:]).astype(np.float64)
     if np.abs(mono).max() < SILENT_PEAK:
         raise ValueError("the stream is silent: there is nothing to cut a loop from")
@@ -145,7 +181,7 @@ def cut_loop(stream, sample_rate, bpm, bars, *, beats_per_bar=4, settle_frames=0
 # ---- checks --------------------------------------------------------------------------------------------
 
 def _check_musical(bpm, bars, beats_per_bar, sample_rate) -> None:
-    if not (isinstance(bpm, (int, float, np.integer, np.floating)) and math.isfinite(bpm) and 20 <= bpm <= 400):
+    if not (isinstance(bpm, numbers.Real) and math.isfinite(bpm) and 20 <= bpm <= 400):
         raise ValueError(f"bpm must be a number between 20 and 400, got {bpm!r}")
     for name, value, low in (("bars", bars, 1), ("beats_per_bar", beats_per_bar, 1), ("sample_rate", sample_rate, 8000)):
         if not isinstance(value, (int, np.integer)) or value < low:
@@ -159,7 +195,7 @@ def _check_settle(settle_frames) -> int:
 
 
 def _crossfade_frames(crossfade_ms, sample_rate) -> int:
-    if not (isinstance(crossfade_ms, (int, float)) and math.isfinite(crossfade_ms) and 0 <= crossfade_ms <= 200):
+    if not (isinstance(crossfade_ms, numbers.Real) and math.isfinite(crossfade_ms) and 0 <= crossfade_ms <= 200):
         raise ValueError(f"crossfade_ms must be between 0 and 200, got {crossfade_ms!r}")
     return round(crossfade_ms * sample_rate / 1000.0)
 
@@ -269,11 +305,14 @@ def _refined_onset(mono: np.ndarray, sample_rate: int, grid: np.ndarray, target:
     search = round(_ALIGN_SEARCH_S * sample_rate)
     centres = np.round(grid).astype(int)
     usable = np.flatnonzero((centres - half - search >= 0) & (centres + half + search <= mono.size))
-    if target not in usable:
-        return float(grid[target])
+    if target not in usable or usable.size < _MIN_ALIGNED_BARS:
+        return float(grid[target])                       # too little to average: keep the grid
     windows = np.stack([_low_band(mono, c - half - search, c + half + search, sample_rate) for c in centres[usable]])
     lags = _aligned_lags(windows, half, search)
-    template = np.mean([w[search + lag:search + lag + 2 * half] for w, lag in zip(windows, lags)], axis=0)
+    aligned = _aligned(windows, half, search, lags)
+    template = aligned.mean(axis=0)
+    if np.sum(template**2) < _MIN_COHERENCE * np.mean(np.sum(aligned**2, axis=1)):
+        return float(grid[target])                       # the bar lines share no waveform (no kick)
     offset = _template_onset(template, sample_rate)
     return float(centres[target] + lags[int(np.flatnonzero(usable == target)[0])] + offset)
 
@@ -288,15 +327,34 @@ def _low_band(mono: np.ndarray, lo: int, hi: int, sample_rate: int) -> np.ndarra
 
 
 def _aligned_lags(windows: np.ndarray, half: int, search: int) -> np.ndarray:
-    """Per-bar lag (frames, |lag| <= search, median 0) that best aligns each window's centre with the
-    average of all of them; the average is re-formed from the aligned windows a few times."""
-    lags = np.zeros(windows.shape[0], int)
+    """Per-bar lags (frames, |lag| <= search, median 0) that align the windows' centres with each other.
+
+    Refining against the running average can settle with some bars one kick cycle off (measured: ~1 in
+    50 streams), so it starts from the grid and from each of the most energetic windows in turn, and keeps
+    the alignment whose average has the most energy (the most coherent)."""
+    starts = [np.zeros(windows.shape[0], int)]
+    energies = np.sum(windows[:, search:search + 2 * half] ** 2, axis=1)
+    for reference in np.argsort(-energies)[:_ALIGN_STARTS]:
+        starts.append(_best_lags(windows, windows[reference, search:search + 2 * half], search))
+    results = [_refined_lags(windows, half, search, lags) for lags in starts]
+    return max(results, key=lambda result: result[1])[0]
+
+
+def _refined_lags(windows: np.ndarray, half: int, search: int, lags: np.ndarray) -> tuple[np.ndarray, float]:
+    """Re-align to the average of the aligned windows a few times; returns (lags, the average's energy)."""
     for _ in range(_ALIGN_ITERATIONS):
-        template = np.mean([w[search + lag:search + lag + 2 * half] for w, lag in zip(windows, lags)], axis=0)
-        scores = np.stack([signal.correlate(w, template, mode="valid", method="fft") for w in windows])
-        lags = np.argmax(scores, axis=1) - search
-        lags = np.clip(lags - int(np.round(np.median(lags))), -search, search)
-    return lags
+        lags = _best_lags(windows, _aligned(windows, half, search, lags).mean(axis=0), search)
+    return lags, float(np.sum(_aligned(windows, half, search, lags).mean(axis=0) ** 2))
+
+
+def _best_lags(windows: np.ndarray, template: np.ndarray, search: int) -> np.ndarray:
+    scores = np.stack([signal.correlate(w, template, mode="valid", method="fft") for w in windows])
+    lags = np.argmax(scores, axis=1) - search
+    return np.clip(lags - int(np.round(np.median(lags))), -search, search)
+
+
+def _aligned(windows: np.ndarray, half: int, search: int, lags: np.ndarray) -> np.ndarray:
+    return np.stack([w[search + lag:search + lag + 2 * half] for w, lag in zip(windows, lags)])
 
 
 def _template_onset(template: np.ndarray, sample_rate: int) -> float:

@@ -29,7 +29,7 @@ Decisions:
   resamples a non-48 kHz stream once, after recording, so chunk seams carry no resampling edges.
 - A capture records from the first chunk of one connection: after a reconnect it starts again, because a
   loop must come from one continuous stream. It discards ``settle_bars`` (>= 2) bars, records
-  ``loopcut.frames_needed`` frames and cuts exactly N bars at a detected downbeat with ``loopcut.cut_loop``.
+  ``loopcut.frames_recommended`` frames (enough bar lines for a downbeat within ~2 ms) and cuts exactly N bars at a detected downbeat with ``loopcut.cut_loop``.
   Percentages: connecting 0, settling/recording 5-90 (back down after a reconnect), cutting 90-100.
 - The API key never appears in a message or a log record: every message is built through ``redact``, and
   a ``KeyRedactingFilter`` sits on the loggers that could print it (websockets logs handshake headers at DEBUG).
@@ -634,7 +634,7 @@ async def capture_loop(request: GenerationRequest, seed: int, *, api_key: str | 
     retry = retry or RetryPolicy()
     bpm = request.bpm if request.bpm is not None else DEFAULT_BPM
     settle_frames = math.ceil(settle_bars * 4 * 60.0 / bpm * SAMPLE_RATE)
-    needed_frames = loopcut.frames_needed(bpm, request.bars, SAMPLE_RATE, settle_frames=settle_frames)
+    needed_frames = loopcut.frames_recommended(bpm, request.bars, SAMPLE_RATE, settle_frames=settle_frames)
     report = _Progress(progress)
     report("connecting", 0.0)
     stream = LyriaStream(api_key, weighted_prompts(request), generation_config(request, seed), endpoint=endpoint,

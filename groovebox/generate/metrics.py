@@ -22,7 +22,10 @@ Decisions:
   circular), chroma = harmonic magnitudes folded onto pitch classes (55 Hz-4 kHz, triangular weights).
   ``in_scale`` is the target diatonic set's share; ``key_rank`` counts transpositions that score strictly
   higher (ties go to the target). Relative major/minor share a set, as in Lyria's enum.
-- Loudness: BS.1770 via pyloudnorm; loops shorter than its 0.4 s block are measured tiled.
+- Loudness: BS.1770 via pyloudnorm, measured as the loop sounds repeating: its last 0.3 s go in front so
+  every frame sits in the same number of gating blocks (plain pyloudnorm under-weights the first and last
+  0.3 s, which made the reading of a 4 s loop move by ~0.3 LU with where the loop starts); loops shorter
+  than the 0.4 s block are tiled first.
 - ``normalise_loop``: gain to the target; if that pushes peaks over the ceiling, a circular look-ahead
   limiter (stereo-linked, 5 ms linear attack ending on the peak, 80 ms exponential release, computed in dB
   without a Python sample loop) takes them down and the gain is re-solved (secant steps) until the loudness
@@ -32,6 +35,7 @@ Decisions:
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -68,6 +72,7 @@ SEAM_WINDOW_S = 0.003
 SILENCE_FRAME_S = 0.050
 SILENCE_DBFS = -60.0
 LOUDNESS_BLOCK_S = 0.4
+LOUDNESS_STEP_S = 0.1
 MAJOR_STEPS = (0, 2, 4, 5, 7, 9, 11)
 
 _ONSET_RATE_HZ = 24000
@@ -146,7 +151,7 @@ def _check_bars(bars, beats_per_bar) -> None:
 
 
 def _check_bpm(bpm) -> float:
-    if not (isinstance(bpm, (int, float, np.integer, np.floating)) and math.isfinite(bpm) and bpm > 0):
+    if not (isinstance(bpm, numbers.Real) and math.isfinite(bpm) and bpm > 0):
         raise ValueError(f"bpm must be a positive number, got {bpm!r}")
     return float(bpm)
 
@@ -305,7 +310,7 @@ def estimate_tempo_bpm(audio, sample_rate, bars, *, beats_per_bar: int = 4,
     values = _acf_at(power, weights, fine, count)
     i = int(np.clip(np.argmax(values), 1, fine.size - 2))
     lag = fine[i] + 0.01 * _parabolic_offset(values[i - 1], values[i], values[i + 1])
-    return 60.0 * beats_per_bar * bars_per_unit / (lag * step_s)
+    return float(60.0 * beats_per_bar * bars_per_unit / (lag * step_s))
 
 
 def _parabolic_offset(left: float, mid: float, right: float) -> float:
@@ -357,17 +362,23 @@ def key_adherence(audio, sample_rate, scale: Scale) -> tuple[int, float]:
 # ---- level ---------------------------------------------------------------------------------------------
 
 def integrated_loudness_lufs(audio, sample_rate) -> float:
-    """BS.1770-4 integrated loudness (pyloudnorm); -inf for silence. Loops under 0.4 s are measured tiled."""
+    """BS.1770-4 integrated loudness (pyloudnorm) of the loop as it sounds looping; -inf for silence."""
     sample_rate = _check_rate(sample_rate)
     x = validated_audio(audio)
     return _loudness(x, sample_rate)
 
 
 def _loudness(x: np.ndarray, sample_rate: int) -> float:
-    block_frames = LOUDNESS_BLOCK_S * sample_rate
+    """pyloudnorm on the loop with its last 0.3 s put in front, so the 0.4 s gating blocks (0.1 s apart)
+    cover every frame equally often, as they would in an endless repeat; loops shorter than a block are
+    tiled first."""
+    block_frames = round(LOUDNESS_BLOCK_S * sample_rate)
     if x.shape[0] < block_frames:
         x = np.tile(x, (math.ceil(block_frames / x.shape[0]), 1))
-    return float(pyloudnorm.Meter(sample_rate, block_size=LOUDNESS_BLOCK_S).integrated_loudness(x))
+    wrap = round((LOUDNESS_BLOCK_S - LOUDNESS_STEP_S) * sample_rate)
+    looped = np.concatenate([x[np.arange(-wrap, 0) % x.shape[0]], x])
+    meter = pyloudnorm.Meter(sample_rate, block_size=LOUDNESS_BLOCK_S, overlap=1 - LOUDNESS_STEP_S / LOUDNESS_BLOCK_S)
+    return float(meter.integrated_loudness(looped))
 
 
 def peak_dbfs(audio) -> float:

@@ -104,8 +104,9 @@ def _drum_events(drums: _Drums, beat_s: float, beats: range, beats_per_bar: int)
 # ---- loops ----------------------------------------------------------------------------------------------
 
 def drum_loop(bpm: float, bars: int, *, sample_rate: int = SR, seed: int = 0, beats_per_bar: int = 4,
-              content_bpm: float | None = None, with_bass: bool = True) -> np.ndarray:
-    """A seamless drum loop (+ a sustained bass note per bar) whose length is exact at ``bpm``."""
+              content_bpm: float | None = None, with_bass: bool = True, level: float = 0.5) -> np.ndarray:
+    """A seamless drum loop (+ a sustained bass note per bar) whose length is exact at ``bpm``; ``level``
+    scales it (the default peaks around -1 dBFS)."""
     rng = np.random.default_rng(seed)
     n = loop_frames(bpm, bars, sample_rate, beats_per_bar)
     out = np.zeros((n, 2))
@@ -120,7 +121,7 @@ def drum_loop(bpm: float, bars: int, *, sample_rate: int = SR, seed: int = 0, be
         for bar in range(int(np.ceil(n / sample_rate / bar_s))):
             note = tone(midi_hz(36 + (0, 5, 7, 3)[bar % 4]), bar_s, sample_rate, harmonics=4)
             _add(out, note, round(bar * bar_s * sample_rate), (0.12, 0.12), circular=True)
-    out += 10 ** (-60 / 20) * rng.standard_normal(out.shape)
+    out = level * out + 10 ** (-60 / 20) * rng.standard_normal(out.shape)
     return out.astype(np.float32)
 
 
@@ -131,7 +132,7 @@ def scale_notes(tonic_pc: int, minor: bool) -> list[int]:
 
 
 def music_loop(major_tonic_pc: int, *, minor: bool, bpm: float = 100.0, bars: int = 4, sample_rate: int = SR,
-               seed: int = 0, drums: bool = True) -> np.ndarray:
+               seed: int = 0, drums: bool = True, level: float = 0.5) -> np.ndarray:
     """Chords + bass + melody using only the diatonic set of ``major_tonic_pc`` (relative-minor material
     when ``minor``: tonic on the 6th degree, progression i-VI-III-VII), exact and circular."""
     rng = np.random.default_rng(seed)
@@ -164,7 +165,7 @@ def music_loop(major_tonic_pc: int, *, minor: bool, bpm: float = 100.0, bars: in
         kit = _Drums.make(rng, sample_rate)
         for t, sound, gains, _ in _drum_events(kit, beat_s, range(4 * bars), 4):
             _add(out, sound, round(t * sample_rate), tuple(0.6 * g for g in gains), circular=True)
-    return out.astype(np.float32)
+    return (level * out).astype(np.float32)
 
 
 # ---- stream ---------------------------------------------------------------------------------------------
@@ -177,7 +178,8 @@ class Stream:
 
 
 def stream(bpm: float, duration_s: float, *, sample_rate: int = SR, seed: int = 0, beats_per_bar: int = 4,
-           humanise_s: float = 0.005, noise_db: float = -50.0, start_beat: float | None = None) -> Stream:
+           humanise_s: float = 0.005, noise_db: float = -50.0, start_beat: float | None = None,
+           drums: bool = True, level: float = 0.5) -> Stream:
     """A Lyria-like stream: kick on every beat, snare on 2 and 4, off-beat hats, a legato bass and chord per
     bar (I-V-vi-IV in a random key), humanised by up to ``humanise_s`` (each hit, except that the kick, bass
     and chord on a bar line share one offset); it starts ``start_beat`` beats into a bar (random when None,
@@ -190,12 +192,14 @@ def stream(bpm: float, duration_s: float, *, sample_rate: int = SR, seed: int = 
         start_beat = rng.uniform(0.3, beats_per_bar - 0.3)
     origin_s = start_beat * beat_s                       # musical time of stream frame 0
     out = np.zeros((n, 2))
-    drums = _Drums.make(rng, sample_rate)
+    kit = _Drums.make(rng, sample_rate)
     bars = int((duration_s + origin_s) / bar_s) + 2
     bar_offsets_s = rng.uniform(-humanise_s, humanise_s, bars)   # the band lands together on each bar line
     downbeats = []
     beats = range(bars * beats_per_bar)
-    for t, sound, gains, kind in _drum_events(drums, beat_s, beats, beats_per_bar):
+    for t, sound, gains, kind in _drum_events(kit, beat_s, beats, beats_per_bar):
+        if not drums:
+            break
         on_bar_line = kind == "kick" and round(t / beat_s) % beats_per_bar == 0
         offset_s = bar_offsets_s[round(t / bar_s)] if on_bar_line else rng.uniform(-humanise_s, humanise_s)
         at = round((t - origin_s + offset_s) * sample_rate)
@@ -213,5 +217,8 @@ def stream(bpm: float, duration_s: float, *, sample_rate: int = SR, seed: int = 
             _add(out, tone(midi_hz(note), bar_s, sample_rate, attack_s=0.008), at, (0.06, 0.08), circular=False)
         bass = tone(midi_hz(scale_midi[root] - 24), bar_s, sample_rate, harmonics=4, attack_s=0.004)
         _add(out, bass, at, (0.2, 0.2), circular=False)
-    out += 10 ** (noise_db / 20) * rng.standard_normal(out.shape)
+    out = level * out + 10 ** (noise_db / 20) * rng.standard_normal(out.shape)
+    if not drums:                                      # the bar lines are the chord and bass onsets
+        downbeats = [at for at in (round((bar * bar_s - origin_s + bar_offsets_s[bar]) * sample_rate)
+                                   for bar in range(bars)) if 0 <= at < n]
     return Stream(out.astype(np.float32), np.asarray(downbeats), bar_s * sample_rate)
