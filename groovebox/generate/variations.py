@@ -8,7 +8,8 @@ from the original's seed, ``keep_seed``):
     simpler               density -0.3, temperature -0.2, "simpler, sparse, minimal" (nothing kept)
     different_instrument  the next instrument of a fixed list; drums, bass, chords and melody kept
     different_rhythm      "different rhythm, new groove"; chords and melody kept, new drums and bass
-    different_melody      "different melody"; drums, bass and chords kept, a new melody
+    different_melody      "a different tune"; drums, bass and chords kept, a new melody (the words avoid
+                          part names: "melody" would make the offline generator play only a melody)
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ def _different_rhythm(request: GenerationRequest) -> dict:
 
 
 def _different_melody(request: GenerationRequest) -> dict:
-    return {"prompt": _with_words(request, "different melody"), "keep_parts": ("drums", "bass", "chords")}
+    return {"prompt": _with_words(request, "a different tune"), "keep_parts": ("drums", "bass", "chords")}
 
 
 _CHANGES = {

@@ -75,3 +75,30 @@ def test_vary_refuses_unknown_kinds_and_unseeded_originals():
         vary(ORIGINAL, "louder")
     with pytest.raises(ValueError, match="no seed"):
         vary(GenerationRequest(prompt="x"), "simpler")
+
+
+def _parts(request, seed):
+    from groovebox.generate.offline import make_plan
+
+    plan = make_plan(request, seed)
+    return plan, {part.name: (part.notes, part.hits) for part in plan.parts}
+
+
+@pytest.mark.parametrize("variation, kept, changed", [
+    ("different_rhythm", {"chords", "melody"}, {"drums", "bass"}),
+    ("different_melody", {"drums", "bass", "chords"}, {"melody"}),
+    ("different_instrument", {"drums", "bass", "chords", "melody"}, set()),
+])
+def test_offline_variations_keep_their_parts_note_for_note(variation, kept, changed):
+    original = GenerationRequest(prompt="funk groove", genre="funk", bpm=105, seed=1234)
+    plan, parts = _parts(original, original.seed)
+    varied = vary(original, variation)
+    varied_plan, varied_parts = _parts(varied, varied.seed)
+    assert varied_plan.scale == plan.scale and varied_plan.progression == plan.progression
+    for part in kept & set(parts):
+        if variation == "different_instrument" and part in ("chords", "melody"):
+            assert [n.pitch for n in varied_parts[part][0]] == [n.pitch for n in parts[part][0]]
+        else:
+            assert varied_parts[part] == parts[part], part
+    for part in changed & set(parts):
+        assert varied_parts[part] != parts[part], part

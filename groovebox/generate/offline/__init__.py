@@ -5,9 +5,19 @@ or no network; it takes the same ``GenerationRequest`` as Lyria. See ``render.py
 seam decisions, ``plan.py`` for how words, genre and seed become a plan.
 """
 
-from groovebox.generate.offline.genres import GENRE_ALIASES, GENRE_TABLE, GENRES, GenreStyle
+from groovebox.generate.offline.genres import (
+           GENRE_ALIASES,
+           GENRE_TABLE,
+           GENRES,
+           GenreStyle,
+)
 from groovebox.generate.offline.plan import Plan, make_plan, resolve_genre
-from groovebox.generate.offline.render import OfflineLoop, loop_frames, render_offline, render_plan
+from groovebox.generate.offline.render import (
+           OfflineLoop,
+           loop_frames,
+           render_offline,
+           render_plan,
+)
 
 __all__ = ["GENRES", "GENRE_ALIASES", "GENRE_TABLE", "GenreStyle", "OfflineLoop", "Plan", "loop_frames",
            "make_plan", "render_offline", "render_plan", "resolve_genre"]

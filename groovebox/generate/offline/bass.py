@@ -16,13 +16,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from groovebox.generate.offline.events import BEATS_PER_BAR, STEP_BEATS, STEPS_PER_BAR, Hit, Note
+from groovebox.generate.offline.events import (
+    BEATS_PER_BAR,
+    STEP_BEATS,
+    STEPS_PER_BAR,
+    Hit,
+    Note,
+)
 from groovebox.generate.offline.genres import GenreStyle
 from groovebox.generate.offline.harmony import ChordSpan, chord_at
 from groovebox.generate.offline.rhythm import Groove, step_beat, vary_velocity
 from groovebox.generate.offline.theory import ChordSymbol, Key
 
-__all__ = ["plan_bass", "BASS_TEMPLATES"]
+__all__ = ["BASS_TEMPLATES", "plan_bass"]
 
 BASS_TEMPLATES: dict[str, str] = {
     "offbeat": "..r...r...r...r.",
@@ -146,13 +152,12 @@ def _held_onsets(bass_style: str, key: Key, timeline: tuple[ChordSpan, ...], low
 
 
 def _finish(onsets, voice: str, rng: np.random.Generator, groove: Groove, temperature: float) -> tuple[Note, ...]:
+    """Notes from ``(beat, length, pitch, velocity)`` onsets: groove timing, velocity spread, slides."""
     notes: list[Note] = []
     previous: int | None = None
     for beat, length, pitch, velocity in sorted(onsets):
-        glide = None
-        if voice in _SLIDING and previous is not None and previous != pitch:
-            if rng.random() < (0.6 if voice == "808" else 0.25) * min(1.5, temperature):
-                glide = previous
+        slides = voice in _SLIDING and previous is not None and previous != pitch
+        glide = previous if slides and rng.random() < (0.6 if voice == "808" else 0.25) * min(1.5, temperature) else None
         notes.append(Note(beat, max(length, STEP_BEATS * 0.4), pitch, vary_velocity(rng, velocity, temperature, 0.08),
                           groove.at_beat(beat), glide))
         previous = pitch

@@ -10,7 +10,7 @@ Decisions:
   the columns of the signal cut into rows of ``D`` samples, so each comb is one ``lfilter`` call (no
   per-sample Python): about 15 ms for 10 s of stereo. Damping is a fixed low-pass on the wet signal.
 - Loudness for stem balancing is BS.1770 K-weighting with 400 ms gated blocks, computed on the mono sum
-  (pyloudnorm takes ~50 ms per call, this ~3 ms); it only sets relative stem levels.
+  (pyloudnorm takes ~50 ms per call, this ~4 ms); it only sets relative stem levels.
 """
 
 from __future__ import annotations
@@ -22,8 +22,18 @@ import numpy as np
 import soxr
 from scipy import signal
 
-__all__ = ["lowpass", "highpass", "bandpass", "biquad_lowpass", "reverb", "fold_tail", "loudness_lufs",
-           "soft_clip", "pan_stereo", "midi_hz"]
+__all__ = [
+    "bandpass",
+    "biquad_lowpass",
+    "fold_tail",
+    "highpass",
+    "loudness_lufs",
+    "lowpass",
+    "midi_hz",
+    "pan_stereo",
+    "reverb",
+    "soft_clip",
+]
 
 _COMB_DELAYS_S = (0.0297, 0.0371, 0.0411, 0.0437)
 _ALLPASS_DELAYS_S = (0.005, 0.0017)
@@ -89,7 +99,7 @@ def _channel_reverb(x: np.ndarray, decay_s: float, sample_rate: int, spread_s: f
     for delay_s in _COMB_DELAYS_S:
         delay = int((delay_s + spread_s) * sample_rate)
         gain = 10.0 ** (-3.0 * delay / (decay_s * sample_rate))
-        wet += _delay_filter(x, delay, [1.0], [1.0, -gain])
+        wet += _delay_filter(x, delay, [0.0, 1.0], [1.0, -gain])          # z^-D / (1 - g z^-D): no dry path
     wet *= 1.0 / len(_COMB_DELAYS_S)
     for delay_s in _ALLPASS_DELAYS_S:
         wet = _delay_filter(wet, int((delay_s + spread_s) * sample_rate), [-0.5, 1.0], [1.0, -0.5])
@@ -102,11 +112,11 @@ def reverb(x: np.ndarray, decay_s: float, sample_rate: int, tone_hz: float = 500
     Runs at a quarter of the sample rate (the wet signal is low-passed anyway), resampled with soxr.
     """
     rate = sample_rate // _REVERB_DECIMATION
-    mono = soxr.resample(((x[:, 0] + x[:, 1]) * 0.5).astype(np.float32), sample_rate, rate).astype(np.float64)
+    mono = soxr.resample(((x[:, 0] + x[:, 1]) * 0.5).astype(np.float32), sample_rate, rate, quality="LQ").astype(np.float64)
     mono = signal.sosfilt(_butter("highpass", 180.0, rate, 1), mono)
     wet = np.stack([_channel_reverb(mono, decay_s, rate, spread) for spread in (0.0, _STEREO_SPREAD_S)], axis=1)
     wet = lowpass(wet.astype(np.float32), min(tone_hz, 0.4 * rate), rate)
-    up = soxr.resample(wet, rate, sample_rate)
+    up = soxr.resample(wet, rate, sample_rate, quality="LQ")
     out = np.zeros_like(x, dtype=np.float32)
     count = min(len(up), len(out))
     out[:count] = up[:count]
@@ -146,7 +156,7 @@ def _k_weighting(sample_rate: int) -> np.ndarray:
 def loudness_lufs(x: np.ndarray, sample_rate: int) -> float:
     """Gated loudness of the mono sum of ``x`` (BS.1770 blocks, absolute and relative gates); -inf if silent."""
     mono = (x[:, 0] + x[:, 1]) * 0.5 if x.ndim == 2 else x
-    weighted = signal.sosfilt(_k_weighting(sample_rate), mono.astype(np.float32))
+    weighted = signal.sosfilt(_k_weighting(sample_rate).astype(np.float32), mono.astype(np.float32))
     hop = int(0.1 * sample_rate)
     quarters = len(weighted) // hop
     if quarters < 4:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Hit", "Note", "Part", "STEPS_PER_BAR", "BEATS_PER_BAR", "STEP_BEATS"]
+__all__ = ["BEATS_PER_BAR", "STEPS_PER_BAR", "STEP_BEATS", "Hit", "Note", "Part"]
 
 BEATS_PER_BAR = 4
 STEPS_PER_BAR = 16
@@ -39,7 +39,8 @@ class Note:
 
 @dataclass(frozen=True)
 class Part:
-    """One stem's events and the voice that plays them (``"gm:<program>"`` or a numpy voice name)."""
+    """One stem's events and the voice that plays them: ``"gm:<program>"``, a numpy voice name, or for drums
+    ``"kit:electronic"`` (numpy kit) / ``"kit:acoustic"`` (GM kit one-shots)."""
 
     name: str
     voice: str

@@ -1,8 +1,11 @@
 """Genre tables for the offline generator: tempo, swing, drum grids, bass/chord/melody styles (pure data).
 
 Used in worker processes. Rows follow ``reference/generation.md`` §1.2; treat the grids as templates that
-``drums.py`` varies per bar. Grid characters, one per 16th step: ``X`` accent, ``x`` hit, ``g`` ghost note,
-``?`` a hit that each bar keeps with probability 1/2, ``.`` rest. Instrument names are either a numpy voice
+``drums.py`` varies per bar. Deviations from §1.2, made for the loop-quality gate: no crash on bar 1 (it
+would make the loop seam the only bar line with a cymbal), chords change every bar in ambient, and one-chord
+techno vamps move to iv/VI/II for a bar (a single chord cannot tell the scale from its neighbours). Grid characters, one per 16th step: ``X`` accent, ``x`` hit, ``g`` ghost note,
+``?`` a hit kept or dropped by a coin toss per loop (re-tossed per bar more often as temperature rises),
+``.`` rest. Instrument names are either a numpy voice
 (``"808"``, ``"sub"``, ``"acid"``, ``"reese"``, ``"synth_bass"``, ``"pad"``, ``"stab"``, ``"pluck"``, ``"bell"``,
 ``"lead"``) or a General MIDI program ``"gm:<0-based program>"``. Progressions are ``"<mode>: <numerals>"``
 (see ``theory.parse_progression``), listed per mood; ``"default"`` is used when the words name no mood.
@@ -13,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-__all__ = ["GenreStyle", "Euclid", "GENRE_TABLE", "GENRES", "GENRE_ALIASES", "DEFAULT_GENRE", "MOOD_PROGRESSIONS"]
+__all__ = ["DEFAULT_GENRE", "GENRES", "GENRE_ALIASES", "GENRE_TABLE", "MOOD_PROGRESSIONS", "Euclid", "GenreStyle"]
 
 DEFAULT_GENRE = "house"
 
@@ -98,7 +101,7 @@ GENRE_TABLE: dict[str, GenreStyle] = {
     ),
     "trap": GenreStyle(
         name="trap",
-        keywords=("trap", "drill", "808 beat", "trap beat"),
+        keywords=("trap", "drill"),
         tempo_bpm=(130, 140, 150), swing=0.5, kit="electronic",
         drums={"kick": "x.........x.....", "clap": "........x.......", "hat": "xxxxxxxxxxxxxxxx"},
         fill="hat_roll", bass="808", bass_voices=("808",),

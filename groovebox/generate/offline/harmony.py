@@ -18,12 +18,29 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from groovebox.generate.offline.events import BEATS_PER_BAR, STEP_BEATS, STEPS_PER_BAR, Note
+from groovebox.generate.offline.events import (
+    BEATS_PER_BAR,
+    STEP_BEATS,
+    STEPS_PER_BAR,
+    Note,
+)
 from groovebox.generate.offline.genres import MOOD_PROGRESSIONS, GenreStyle
-from groovebox.generate.offline.rhythm import Groove, parse_grid, step_beat, vary_velocity
-from groovebox.generate.offline.theory import ChordSymbol, Key, Progression, colour_tones, nearest_voicing, parse_progression
+from groovebox.generate.offline.rhythm import (
+    Groove,
+    parse_grid,
+    step_beat,
+    vary_velocity,
+)
+from groovebox.generate.offline.theory import (
+    ChordSymbol,
+    Key,
+    Progression,
+    colour_tones,
+    nearest_voicing,
+    parse_progression,
+)
 
-__all__ = ["ChordSpan", "choose_progression", "chord_timeline", "chord_at", "plan_chords", "CHORD_RHYTHMS"]
+__all__ = ["CHORD_RHYTHMS", "ChordSpan", "choose_progression", "chord_at", "chord_timeline", "plan_chords"]
 
 CHORD_RHYTHMS: dict[str, tuple[str, ...]] = {
     "stab": ("..x..x....x..x..", "..x...x...x...x.", "x..x..x...x..x..", "...x..x....x..x."),

@@ -9,11 +9,15 @@ can therefore read as the neighbouring key even though every note is in the scal
 The guard predicts the pitch-class profile of the planned notes (each note plus a share for its 3rd and
 5th harmonics, bass notes also a share on both neighbouring semitones, weighted by part level, velocity
 and length) and, while the scale's share beats the closest other diatonic set by less than
-``TARGET_MARGIN``, moves a weak-beat melody note onto a note of the scale that the rival set lacks, as a
-passing tone would. The model's
-constants were fitted against ``groovebox.generate.metrics.key_adherence`` on 96 rendered loops (12
-genres x 8 seeds): correlation 0.79 between predicted and measured margins, measured ~ 0.7 x predicted,
-residual spread 0.03; the target keeps the measured margin positive with about 2.5 spreads to spare.
+``TARGET_MARGIN``, gives the loop more of a note of the scale that the rival set lacks: doubled in the
+chords, else on a weak-beat melody note (as a passing tone), else on an off-beat bass note that is a
+chord tone there.
+
+Calibration: the constants come from a grid search against ``groovebox.generate.metrics.key_adherence``
+on 96 rendered loops (12 genres x 8 seeds; correlation 0.79 between predicted and measured margins);
+bright voices (saws, plucked strings, brass, reeds, organs) then got their harmonics doubled after loops
+built on them kept losing. With the guard, 143 of 144 test loops (12 genres x seeds 1-12) read rank 0; it
+moves 18 % of melody notes on average and rarely touches the bass.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from groovebox.generate.offline.events import Note, Part
 from groovebox.generate.offline.harmony import ChordSpan, chord_at
 from groovebox.generate.offline.theory import MAJOR_STEPS, MODES, Key
 
-__all__ = ["guard_key", "scale_margin", "TARGET_MARGIN"]
+__all__ = ["TARGET_MARGIN", "guard_key", "scale_margin"]
 
 TARGET_MARGIN = 0.08
 MAX_MOVED_SHARE = 0.6            # never rewrite more than this share of the melody ...
@@ -157,7 +161,11 @@ def _move_bass(parts: list[Part], moved: set[int], pitch_class: int, key: Key, t
     target = _nearest(notes[chosen].pitch, pitch_class)
     if target < _LOWEST_BASS_PITCH:
         target += 12
+    old = notes[chosen].pitch
     notes[chosen] = replace(notes[chosen], pitch=target, glide_from=None)
+    following = chosen + 1
+    if following < len(notes) and notes[following].glide_from == old:
+        notes[following] = replace(notes[following], glide_from=target)   # slides start from the new pitch
     moved.add(chosen)
     parts[index] = replace(parts[index], notes=tuple(notes))
     return True

@@ -4,8 +4,10 @@ Decisions:
 - Notes move on a ladder of allowed degrees: the mode's pentatonic subset for most genres, the full mode
   for jazzy/dreamy moods and ambient (both subsets of the request's pitch set, so the melody stays in key).
 - Steps are mostly +-1 or +-2 ladder rungs; temperature adds occasional leaps. Notes on the downbeat and
-  on beat 3 snap to the nearest tone of the chord sounding there; the phrase's last note lands on a chord
-  tone shared with the tonic triad when there is one, so phrases resolve.
+  on beat 3 snap to the nearest tone of the chord sounding there (the third wins ties, unless it is the
+  scale's 7th, whose harmonics point at the neighbouring key); the phrase's last note lands on a chord
+  tone shared with the tonic triad when there is one, so phrases resolve. ``keyguard`` may later move
+  some weak-beat notes onto the notes that define the scale.
 - ``density`` sets notes per bar (1..8; ambient 1..4) and leaves rests; ``brightness`` moves the register
   centre from E4 up to E5.
 - Phrase form over 4 bars: A A' A B (A' changes the ending, B keeps A's first half and answers it).
@@ -19,9 +21,14 @@ from groovebox.generate.offline.events import STEP_BEATS, STEPS_PER_BAR, Note
 from groovebox.generate.offline.genres import GenreStyle
 from groovebox.generate.offline.harmony import ChordSpan, chord_at
 from groovebox.generate.offline.rhythm import Groove, step_beat, vary_velocity
-from groovebox.generate.offline.theory import MINOR_MODES, ChordSymbol, Key, distinguishing_degrees
+from groovebox.generate.offline.theory import (
+    MINOR_MODES,
+    ChordSymbol,
+    Key,
+    distinguishing_degrees,
+)
 
-__all__ = ["plan_melody", "melodic_degrees", "PHRASE_FORMS"]
+__all__ = ["PHRASE_FORMS", "melodic_degrees", "plan_melody"]
 
 PHRASE_FORMS = {1: "A", 2: "AB", 3: "AA'B", 4: "AA'AB"}
 _PENTATONIC_MINOR = (0, 2, 3, 4, 6)

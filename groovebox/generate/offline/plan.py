@@ -27,7 +27,12 @@ from groovebox.generate.offline.bass import plan_bass
 from groovebox.generate.offline.drums import plan_drums
 from groovebox.generate.offline.events import Part
 from groovebox.generate.offline.genres import GENRE_TABLE, GenreStyle
-from groovebox.generate.offline.harmony import ChordSpan, choose_progression, chord_timeline, plan_chords
+from groovebox.generate.offline.harmony import (
+    ChordSpan,
+    choose_progression,
+    chord_timeline,
+    plan_chords,
+)
 from groovebox.generate.offline.keyguard import guard_key
 from groovebox.generate.offline.melody import plan_melody
 from groovebox.generate.offline.theory import Key, Progression
@@ -43,13 +48,15 @@ from groovebox.generate.offline.words import (
 )
 from groovebox.generate.request import GenerationRequest, Scale
 
-__all__ = ["Plan", "make_plan", "resolve_genre", "choose_parts", "SUSTAINING_VOICES"]
+__all__ = ["SUSTAINING_VOICES", "Plan", "choose_parts", "make_plan", "resolve_genre"]
 
 SUSTAINING_VOICES = frozenset({"pad", "gm:48", "gm:49", "gm:50", "gm:52", "gm:88", "gm:89", "gm:91", "gm:95"})
 _SHORT_VOICES = frozenset({"stab", "pluck"})
 _RHYTHMIC_CHORDS = ("stab", "skank", "comp", "power")
 _STREAM = {"scale": 1, "progression": 2, "voices": 3, "drums": 10, "bass": 11, "chords": 12, "melody": 13}
 _PANS = {"drums": 0.0, "bass": 0.0, "chords": -0.2, "melody": 0.2}
+_GUITARS = frozenset(f"gm:{program}" for program in range(24, 32))
+_STRUM_S = 0.012             # between the strings of a strummed guitar chord
 
 
 @dataclass(frozen=True)
@@ -111,48 +118,78 @@ def _chord_style(style: GenreStyle, voice: str) -> str:
     return style.chords
 
 
+def _part_seeds(request: GenerationRequest, seed: int) -> tuple[int, dict[str, int]]:
+    """(harmony seed, seed per part). A variation (``request.keep_parts``) plans the kept parts, and the
+    scale, progression and voices they sit on, from the original's ``keep_seed``; the rest from ``seed``."""
+    kept = set(request.keep_parts) if request.keep_seed is not None else set()
+    harmony_seed = request.keep_seed if kept else seed
+    return harmony_seed, {part: request.keep_seed if part in kept else seed for part in PART_ORDER}
+
+
 def make_plan(request: GenerationRequest, seed: int) -> Plan:
     """The full plan for one loop of ``request`` with ``seed``."""
     genre = resolve_genre(request)
     style = GENRE_TABLE[genre]
     text = request.described().lower()
-    words = strip_genre_words(text)
     mood = find_mood(request.mood, text)
-    density = _unit(request.density, style.density, density_shift(text))
-    brightness = _unit(request.brightness, style.brightness, brightness_shift(text))
+    harmony_seed, part_seeds = _part_seeds(request, seed)
     scale = request.scale
     if scale == Scale.SCALE_UNSPECIFIED:
-        scale = _pick(_rng(seed, "scale"), tuple(s for s in Scale if s != Scale.SCALE_UNSPECIFIED))
-    progression = choose_progression(style, mood, _rng(seed, "progression"))
+        scale = _pick(_rng(harmony_seed, "scale"), tuple(s for s in Scale if s != Scale.SCALE_UNSPECIFIED))
+    progression = choose_progression(style, mood, _rng(harmony_seed, "progression"))
     key = Key(Scale(scale), progression.mode)
-    bars = request.bars
-    timeline = chord_timeline(progression, bars, style.bars_per_chord)
-    named = find_voices(words)
-    voice_rng = _rng(seed, "voices")
-    voices = {"bass": _pick(voice_rng, style.bass_voices), "chords": _pick(voice_rng, style.chord_voices),
-              "melody": _pick(voice_rng, style.melody_voices)}
-    voices.update({role: voice for role, voice in named.items() if role in voices})
-    kit = named.get("kit", style.kit)
-    temperature = request.temperature
-    drum_hits = plan_drums(style, _rng(seed, "drums"), bars, density, temperature)
-    parts = []
-    for name in choose_parts(request, style, words):
-        level = style.levels_db.get(name, 0.0)
-        reverb = style.reverb if name in ("chords", "melody") else (style.reverb if genre == "ambient" else 0.0)
-        common = {"level_db": level, "reverb": reverb, "pan": _PANS[name]}
-        if name == "drums":
-            parts.append(Part("drums", "kit:" + kit, hits=drum_hits, **common))
-        elif name == "bass":
-            notes = plan_bass(style, voices["bass"], key, timeline, drum_hits, _rng(seed, "bass"), bars, density, temperature)
-            parts.append(Part("bass", voices["bass"], notes=notes, **common))
-        elif name == "chords":
-            chord_style = dataclasses.replace(style, chords=_chord_style(style, voices["chords"]))
-            strum_s = 0.012 if voices["chords"] in {f"gm:{p}" for p in range(24, 32)} else 0.0
-            notes = plan_chords(chord_style, key, timeline, _rng(seed, "chords"), density, brightness, temperature, strum_s=strum_s)
-            parts.append(Part("chords", voices["chords"], notes=notes, **common))
-        else:
-            notes = plan_melody(style, key, timeline, _rng(seed, "melody"), bars, density, brightness, temperature, mood)
-            parts.append(Part("melody", voices["melody"], notes=notes, **common))
-    parts = guard_key(parts, key, timeline)
-    return Plan(genre, style, request.bpm or style.tempo_bpm[1], bars, Scale(scale), key, progression, timeline,
-                mood, density, brightness, temperature, kit, tuple(parts))
+    voices = _choose_voices(style, text, harmony_seed)
+    context = _Context(style, key, chord_timeline(progression, request.bars, style.bars_per_chord), part_seeds,
+                       request.bars, _unit(request.density, style.density, density_shift(text)),
+                       _unit(request.brightness, style.brightness, brightness_shift(text)), request.temperature, mood)
+    drum_hits = plan_drums(style, _rng(part_seeds["drums"], "drums"), context.bars, context.density,
+                           context.temperature)
+    parts = [_make_part(name, context, voices, drum_hits)
+             for name in choose_parts(request, style, strip_genre_words(text))]
+    parts = guard_key(parts, key, context.timeline)
+    return Plan(genre, style, request.bpm or style.tempo_bpm[1], request.bars, Scale(scale), key, progression,
+                context.timeline, mood, context.density, context.brightness, context.temperature, voices["kit"],
+                tuple(parts))
+
+
+@dataclass(frozen=True)
+class _Context:
+    style: GenreStyle
+    key: Key
+    timeline: tuple[ChordSpan, ...]
+    seeds: dict[str, int]      # per part
+    bars: int
+    density: float
+    brightness: float
+    temperature: float
+    mood: str | None
+
+
+def _choose_voices(style: GenreStyle, text: str, seed: int) -> dict[str, str]:
+    """Voice per role ("bass", "chords", "melody", "kit"): named in the text, else drawn from the genre row."""
+    rng = _rng(seed, "voices")
+    voices = {"bass": _pick(rng, style.bass_voices), "chords": _pick(rng, style.chord_voices),
+              "melody": _pick(rng, style.melody_voices), "kit": style.kit}
+    voices.update(find_voices(text))
+    return voices
+
+
+def _make_part(name: str, context: _Context, voices: dict[str, str], drum_hits) -> Part:
+    style = context.style
+    reverb = style.reverb if name in ("chords", "melody") or style.name == "ambient" else 0.0
+    common = {"level_db": style.levels_db.get(name, 0.0), "reverb": reverb, "pan": _PANS[name]}
+    rng = _rng(context.seeds[name], name)
+    if name == "drums":
+        return Part("drums", "kit:" + voices["kit"], hits=drum_hits, **common)
+    if name == "bass":
+        notes = plan_bass(style, voices["bass"], context.key, context.timeline, drum_hits, rng, context.bars,
+                          context.density, context.temperature)
+    elif name == "chords":
+        chord_style = dataclasses.replace(style, chords=_chord_style(style, voices["chords"]))
+        strum_s = _STRUM_S if voices["chords"] in _GUITARS else 0.0
+        notes = plan_chords(chord_style, context.key, context.timeline, rng, context.density, context.brightness,
+                            context.temperature, strum_s=strum_s)
+    else:
+        notes = plan_melody(style, context.key, context.timeline, rng, context.bars, context.density,
+                            context.brightness, context.temperature, context.mood)
+    return Part(name, voices[name], notes=notes, **common)

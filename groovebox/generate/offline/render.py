@@ -12,16 +12,18 @@ Decisions:
   the mix is the plain sum of the stems (so stems add up to ``audio``), scaled down together if it would
   peak above ``MIX_PEAK``. Loudness normalisation to the library target happens later
   (``groovebox.generate.metrics.normalise_loop``).
-- GM parts render in one FluidSynth pass, at the lowest of ``GM_RENDER_RATES`` whose band still holds
-  the brightness low-pass of the GM stems (24 kHz at default brightness: FluidSynth's cost scales with the
-  rate), toned there, then one soxr call brings all GM stems to the output rate. FluidSynth applies
-  events on its 64-frame block grid (2.7 ms at 24 kHz), inside the humanising spread.
-- Without FluidSynth or the SoundFont, GM voices become numpy voices of the same role (logged once).
+- GM parts render in one FluidSynth pass, at about the lowest of ``GM_RENDER_RATES`` whose band still
+  holds the brightness low-pass of the GM stems (16 kHz at default brightness: FluidSynth's cost scales
+  with the rate), toned there, then one soxr call brings all GM stems to the output rate. FluidSynth
+  starts notes on its 64-frame block grid, so the rate is nudged up until a 16th note is a whole number
+  of blocks (``_grid_rate``): every bar is then quantised exactly alike.
+- GM drum kits are mixed from cached one-shots (``soundfont.drum_one_shot``) at their exact frames.
+- Without FluidSynth or the SoundFont, GM voices become numpy voices of the same role (``soundfont``
+  logs a warning once per process).
 """
 
 from __future__ import annotations
 
-import logging
 import math
 from dataclasses import dataclass
 
@@ -29,25 +31,36 @@ import numpy as np
 import soxr
 
 from groovebox.generate.offline import soundfont
-from groovebox.generate.offline.dsp import fold_tail, loudness_lufs, lowpass, reverb, soft_clip
+from groovebox.generate.offline.dsp import (
+    fold_tail,
+    loudness_lufs,
+    lowpass,
+    reverb,
+    soft_clip,
+)
 from groovebox.generate.offline.events import Part
 from groovebox.generate.offline.plan import SUSTAINING_VOICES, Plan, make_plan
-from groovebox.generate.offline.voices import NoteFrames, electronic_kit, render_drum_hits, render_synth_notes, stem_lowpass_hz
+from groovebox.generate.offline.voices import (
+    NoteFrames,
+    electronic_kit,
+    render_drum_hits,
+    render_synth_notes,
+    stem_lowpass_hz,
+)
 from groovebox.generate.request import GenerationRequest, Scale
 
-__all__ = ["OfflineLoop", "render_offline", "render_plan", "loop_frames", "TAIL_S"]
-
-log = logging.getLogger(__name__)
+__all__ = ["TAIL_S", "OfflineLoop", "loop_frames", "render_offline", "render_plan"]
 
 TAIL_S = 2.5
-RELEASE_MARGIN_S = 2.0
+RELEASE_MARGIN_S = 1.5
 STEM_LUFS = -20.0
 MIX_PEAK = 0.89            # -1 dBFS
 LOFI_CUTOFF_HZ = 6500.0
 GM_KIT_BASE_HZ = 3000.0
-GM_RENDER_RATES = (24000, 32000)    # FluidSynth rates to try before the output rate (cost scales with the rate)
+GM_RENDER_RATES = (16000, 24000, 32000)    # FluidSynth rates to try before the output rate (cost scales with it)
+_FLUID_BLOCK_FRAMES = 64
 _SEED_STREAM_AUDIO = 20
-_PLUCKED_PROGRAMS = frozenset(range(0, 16)) | frozenset(range(24, 32)) | frozenset(range(104, 109))
+_PLUCKED_PROGRAMS = frozenset(range(16)) | frozenset(range(24, 32)) | frozenset(range(104, 109))
 
 
 @dataclass(frozen=True)
@@ -78,7 +91,7 @@ def render_plan(plan: Plan, seed: int, *, sample_rate: int = 48000) -> OfflineLo
     """Render a ready plan (see ``render_offline``)."""
     timing = _Timing(plan.bpm, loop_frames(plan.bars, plan.bpm, sample_rate), sample_rate)
     total_frames = _total_frames(plan, timing)
-    use_gm = any(_wants_gm(plan, part) for part in plan.parts) and soundfont.available()
+    use_gm = any(part.is_gm for part in plan.parts) and soundfont.available()
     rng = np.random.default_rng([seed, _SEED_STREAM_AUDIO])
     raw = _render_gm_stems(plan, timing, total_frames) if use_gm else {}
     gm_names = set(raw)
@@ -94,7 +107,7 @@ def render_plan(plan: Plan, seed: int, *, sample_rate: int = 48000) -> OfflineLo
 class _Timing:
     bpm: int
     loop_frames: int
-    sample_rate: int
+    sample_rate: float
 
     def frame(self, beat: float, offset_s: float = 0.0) -> int:
         return round((beat * 60.0 / self.bpm + offset_s) * self.sample_rate) % self.loop_frames
@@ -104,15 +117,18 @@ class _Timing:
 
 
 def _total_frames(plan: Plan, timing: _Timing) -> int:
-    longest = max((timing.frame(n.beat, n.offset_s) + timing.frames(n.length_beats) for p in plan.parts for n in p.notes),
-                  default=0)
-    tail_s = max(TAIL_S, 1.0 + 5.0 * plan.style.reverb)
-    return max(timing.loop_frames + int(tail_s * timing.sample_rate), longest + int(RELEASE_MARGIN_S * timing.sample_rate))
+    """Loop plus tail: past the last note's end by its release and the reverb's decay (the tail is folded
+    back, so anything cut off here would be missing at the loop start)."""
+    last_end = max((timing.frame(n.beat, n.offset_s) + timing.frames(n.length_beats) for p in plan.parts for n in p.notes),
+                   default=timing.loop_frames)
+    # releases, then the reverb down to about -40 dB (70 % of its RT60)
+    ring_s = RELEASE_MARGIN_S + 0.7 * (_reverb_decay_s(max(p.reverb for p in plan.parts)) if plan.parts else 0.0)
+    return max(timing.loop_frames + int(TAIL_S * timing.sample_rate), max(last_end, timing.loop_frames) + int(ring_s * timing.sample_rate))
 
 
-def _wants_gm(plan: Plan, part: Part) -> bool:
-    """Parts that FluidSynth plays in the loop pass (GM drum kits are mixed from one-shots instead)."""
-    return part.is_gm
+def _reverb_decay_s(amount: float) -> float:
+    """Reverb time (RT60, s) for a part's reverb amount 0..1; 0 for no reverb."""
+    return 0.8 + 4.5 * amount if amount > 0.0 else 0.0
 
 
 def _numpy_voice(part: Part) -> str:
@@ -129,12 +145,14 @@ def _numpy_voice(part: Part) -> str:
 
 
 def _render_gm_stems(plan: Plan, timing: _Timing, total_frames: int) -> dict[str, np.ndarray]:
-    """All GM stems from one FluidSynth pass at ``GM_RENDER_RATE``, toned there, then resampled together."""
-    gm_parts = [part for part in plan.parts if _wants_gm(plan, part)]
-    rate = _gm_rate(max(_gm_cutoff_hz(plan, part) for part in gm_parts), timing.sample_rate)
-    scale = rate / timing.sample_rate
-    specs = [_gm_spec(part, timing, scale) for part in gm_parts]
-    rendered = soundfont.render_gm(specs, math.ceil(total_frames * scale) + 1, rate, room_size=0.3 + 0.6 * plan.style.reverb)
+    """All pitched GM stems from one FluidSynth pass (GM drum kits are mixed from one-shots instead), toned
+    at the FluidSynth rate, then resampled together."""
+    gm_parts = [part for part in plan.parts if part.is_gm]
+    rate = _grid_rate(_gm_rate(max(_gm_cutoff_hz(plan, part) for part in gm_parts), timing.sample_rate), plan.bpm)
+    gm_timing = _Timing(plan.bpm, round(plan.bars * 4 * 60 / plan.bpm * rate), rate)
+    specs = [_gm_spec(part, gm_timing) for part in gm_parts]
+    rendered = soundfont.render_gm(specs, math.ceil(total_frames * rate / timing.sample_rate) + 1, rate,
+                                   room_size=0.3 + 0.6 * plan.style.reverb)
     if rendered is None:
         return {}
     for index, part in enumerate(gm_parts):
@@ -154,6 +172,15 @@ def _gm_rate(cutoff_hz: float, sample_rate: int) -> int:
     return next((rate for rate in GM_RENDER_RATES if rate < sample_rate and 0.45 * rate >= cutoff_hz), sample_rate)
 
 
+def _grid_rate(rate: float, bpm: int) -> float:
+    """The rate nearest ``rate`` (not below it) at which a 16th note lasts a whole number of FluidSynth's
+    64-frame blocks. FluidSynth starts notes on block boundaries; on this rate every 16th of every bar
+    falls on the same place in its block, so quantisation repeats bar after bar instead of jittering
+    (bar lines stay alike: no seam, no tempo wobble)."""
+    per_block_count = _FLUID_BLOCK_FRAMES * bpm / 15.0        # rate that makes one block per 16th
+    return per_block_count * math.ceil(rate / per_block_count)
+
+
 def _gm_cutoff_hz(plan: Plan, part: Part) -> float:
     """Brightness as a low-pass on a GM stem (the SoundFont has no filter control we can rely on)."""
     base_hz = GM_KIT_BASE_HZ if part.name == "drums" else 1800.0
@@ -161,10 +188,10 @@ def _gm_cutoff_hz(plan: Plan, part: Part) -> float:
     return min(cutoff_hz, LOFI_CUTOFF_HZ) if plan.style.lofi else cutoff_hz
 
 
-def _gm_spec(part: Part, timing: _Timing, scale: float) -> soundfont.GmPart:
-    """Events of a pitched GM part in FluidSynth frames (``scale`` = render rate / output rate)."""
-    events = tuple((round((f := timing.frame(n.beat, n.offset_s)) * scale), round((f + timing.frames(n.length_beats)) * scale),
-                    n.pitch, int(np.clip(round(n.velocity * 127), 1, 127))) for n in part.notes)
+def _gm_spec(part: Part, timing: _Timing) -> soundfont.GmPart:
+    """Events of a pitched GM part in FluidSynth frames (``timing`` at the FluidSynth rate)."""
+    events = tuple(((f := timing.frame(n.beat, n.offset_s)), f + timing.frames(n.length_beats), n.pitch,
+                    int(np.clip(round(n.velocity * 127), 1, 127))) for n in part.notes)
     return soundfont.GmPart(part.gm_program, False, events, reverb_send=round(127 * min(1.0, part.reverb * 1.5)),
                             pan=int(np.clip(round(64 + 63 * part.pan), 0, 127)))
 
@@ -185,14 +212,16 @@ def _render_synth_stem(plan: Plan, part: Part, timing: _Timing, total_frames: in
     if cutoff_hz is not None:
         stem = lowpass(stem, cutoff_hz, timing.sample_rate)
     if part.reverb > 0.0:
-        decay_s = 0.8 + 4.5 * part.reverb
-        stem = stem + reverb(stem, decay_s, timing.sample_rate) * (0.9 * part.reverb)
+        stem = stem + reverb(stem, _reverb_decay_s(part.reverb), timing.sample_rate) * (0.9 * part.reverb)
     return stem
 
 
 def _gm_kit(sample_rate: int):
+    """Sample source for ``render_drum_hits``: cached one-shots of the GM kit."""
+    path = soundfont.find_soundfont()
+
     def source(voice: str, velocity: float) -> tuple[np.ndarray, float]:
-        found = soundfont.drum_one_shot(voice, velocity, sample_rate)
+        found = soundfont.drum_one_shot(voice, velocity, sample_rate, path)
         if found is None:
             raise RuntimeError("the GM drum kit became unavailable during a render")
         return found

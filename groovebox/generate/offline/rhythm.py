@@ -5,10 +5,11 @@ step, so s = 0.5 is straight and s = 0.58 moves it by 0.16 of a 16th. Humanising
 in seconds, scaled by the request temperature (Lyria's default 1.1 gives the nominal spread) and clipped
 to two standard deviations so a hit never lands on the neighbouring step.
 
-Timing is humanised with a ``Groove``: one offset per 16th step, drawn once per loop and part, so a
-step has the same micro-timing in every bar (as a player's feel or an MPC groove template does). Fresh
-random offsets per hit would move whole bars by a millisecond or two against each other, which reads as
-a tempo error of 0.1-0.3 BPM and as a different-looking bar line at the loop seam.
+Timing is humanised with a ``Groove``: one offset for each 16th position within the beat, drawn once per
+loop and part, so every beat has the same micro-timing (as a player's feel, or swing, does). Fresh random
+offsets per hit would move bars and beats by a millisecond or two against each other, which reads as a
+tempo error of 0.1-1 BPM (tempo is measured from the bar lag, or the beat lag in one- and two-bar loops)
+and as a different-looking bar line at the loop seam.
 """
 
 from __future__ import annotations
@@ -17,10 +18,19 @@ import numpy as np
 
 from groovebox.generate.offline.events import BEATS_PER_BAR, STEP_BEATS, STEPS_PER_BAR
 
-__all__ = ["GRID_VELOCITY", "parse_grid", "euclid", "step_beat", "humanise_s", "vary_velocity", "NOMINAL_TEMPERATURE",
-           "Groove"]
+__all__ = [
+    "GRID_VELOCITY",
+    "NOMINAL_TEMPERATURE",
+    "Groove",
+    "euclid",
+    "humanise_s",
+    "parse_grid",
+    "step_beat",
+    "vary_velocity",
+]
 
 GRID_VELOCITY = {"X": 1.0, "x": 0.8, "g": 0.35, "?": 0.75}
+_STEPS_PER_BEAT = STEPS_PER_BAR // BEATS_PER_BAR
 NOMINAL_TEMPERATURE = 1.1
 
 
@@ -63,18 +73,18 @@ def vary_velocity(rng: np.random.Generator, velocity: float, temperature: float,
 
 
 class Groove:
-    """Micro-timing per 16th step (seconds), the same in every bar; fractional steps use their 16th.
+    """Micro-timing (seconds) for the four 16th positions of a beat, the same in every beat and bar;
+    fractional steps use their 16th.
 
-    The downbeat itself stays exact: every part lands together on "the one", which keeps bar lines
-    (and so the loop seam) crisp and alike.
+    The beat itself stays exact: every part lands together on each beat, which keeps bar lines (and so
+    the loop seam) crisp and alike.
     """
 
     def __init__(self, rng: np.random.Generator, sigma_s: float, temperature: float) -> None:
-        self._offsets_s = [humanise_s(rng, sigma_s, temperature) for _ in range(STEPS_PER_BAR)]
-        self._offsets_s[0] = 0.0
+        self._offsets_s = [0.0] + [humanise_s(rng, sigma_s, temperature) for _ in range(_STEPS_PER_BEAT - 1)]
 
     def offset_s(self, step: float) -> float:
-        return self._offsets_s[int(step) % STEPS_PER_BAR]
+        return self._offsets_s[int(step) % _STEPS_PER_BEAT]
 
     def at_beat(self, beat: float) -> float:
         """The offset of the 16th that ``beat`` (swing included) falls in."""

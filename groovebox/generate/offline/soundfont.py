@@ -15,8 +15,10 @@ Decisions:
   ``c`` to group ``c % groups``), so stems come out separately from one pass. Reverb units cost as much
   as several voices, so only parts with a reverb send get an effects group (they take the first channels).
 - Events are applied between ``fluid_synth_process`` calls on whole segments (never per sample); FluidSynth
-  places them on its 64-frame block grid (1.3 ms at 48 kHz). A note-on for a key that is still sounding
-  on the channel releases the old note first, and that old note's later note-off is dropped.
+  starts them on its 64-frame block grid (the caller picks a rate at which that grid repeats every 16th
+  note). A note-on for a key that is still sounding on the channel releases the old note first, and that
+  old note's later note-off is dropped. FluidSynth's warning/info/debug log output is switched off for
+  the process (errors still print).
 - Drums use bank 128 preset 0 ("Standard") on the part's own channel, so any channel can be a kit. Kits
   in a loop come from ``drum_one_shot``: each hit rendered once and placed by numpy on its exact frame.
 """
@@ -33,8 +35,17 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["GmPart", "DEFAULT_SOUNDFONT", "GM_DRUM_NOTES", "DRUM_VELOCITY_LAYERS", "find_soundfont", "available",
-           "render_gm", "drum_one_shot", "drum_note_off_frames"]
+__all__ = [
+    "DEFAULT_SOUNDFONT",
+    "DRUM_VELOCITY_LAYERS",
+    "GM_DRUM_NOTES",
+    "GmPart",
+    "available",
+    "drum_note_off_frames",
+    "drum_one_shot",
+    "find_soundfont",
+    "render_gm",
+]
 
 log = logging.getLogger(__name__)
 
@@ -141,15 +152,17 @@ def render_gm(parts: list[GmPart], total_frames: int, sample_rate: int, room_siz
     return out
 
 
-def drum_one_shot(voice: str, velocity: float, sample_rate: int) -> tuple[np.ndarray, float] | None:
+def drum_one_shot(voice: str, velocity: float, sample_rate: int,
+                  soundfont: Path | None = None) -> tuple[np.ndarray, float] | None:
     """A GM kit hit for ``voice`` as (float32 (frames, 2) sample, gain for ``velocity`` 0..1), or None.
 
     Drum hits are one-shots, so each (note, velocity layer) is rendered once per process and mixed by
     the caller at the exact frame: FluidSynth itself would place each hit on its 64-frame block grid, and
     bar lines a few milliseconds apart read as a seam click. Velocity picks the nearest of
-    ``DRUM_VELOCITY_LAYERS``; the gain covers the rest linearly.
+    ``DRUM_VELOCITY_LAYERS``; the gain covers the rest linearly. ``soundfont``: the file to use (looked up
+    when None).
     """
-    soundfont = find_soundfont()
+    soundfont = soundfont or find_soundfont()
     if soundfont is None or _fluidsynth() is None:
         return None
     midi_velocity = max(1, min(127, round(velocity * 127)))

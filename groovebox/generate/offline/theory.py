@@ -23,16 +23,16 @@ from groovebox.generate.request import Scale, scale_tonic_pitch_class
 
 __all__ = [
     "MAJOR_STEPS",
-    "MODES",
     "MINOR_MODES",
-    "Key",
+    "MODES",
     "ChordSymbol",
+    "Key",
     "Progression",
-    "parse_progression",
     "chord_quality",
-    "nearest_voicing",
-    "distinguishing_degrees",
     "colour_tones",
+    "distinguishing_degrees",
+    "nearest_voicing",
+    "parse_progression",
 ]
 
 MAJOR_STEPS = (0, 2, 4, 5, 7, 9, 11)

@@ -25,10 +25,24 @@ from functools import lru_cache
 
 import numpy as np
 
-from groovebox.generate.offline.dsp import bandpass, biquad_lowpass, highpass, midi_hz, pan_stereo
+from groovebox.generate.offline.dsp import (
+    bandpass,
+    biquad_lowpass,
+    highpass,
+    midi_hz,
+    pan_stereo,
+)
 
-__all__ = ["NoteFrames", "SYNTH_VOICES", "DRUM_PANS", "drum_sample", "electronic_kit", "render_drum_hits",
-           "render_synth_notes", "stem_lowpass_hz"]
+__all__ = [
+    "DRUM_PANS",
+    "SYNTH_VOICES",
+    "NoteFrames",
+    "drum_sample",
+    "electronic_kit",
+    "render_drum_hits",
+    "render_synth_notes",
+    "stem_lowpass_hz",
+]
 
 SYNTH_VOICES = ("808", "sub", "acid", "reese", "synth_bass", "pad", "stab", "pluck", "bell", "lead")
 DRUM_PANS = {"hat": 0.25, "ohat": 0.25, "shaker": -0.35, "perc": -0.3, "conga": 0.3, "ride": 0.3, "crash": -0.2,
@@ -37,6 +51,7 @@ DRUM_PANS = {"hat": 0.25, "ohat": 0.25, "shaker": -0.35, "perc": -0.3, "conga": 
 _KICK_TUNING = {"trap": (130.0, 48.0, 0.28), "drum-and-bass": (180.0, 55.0, 0.18), "techno": (160.0, 47.0, 0.36),
                 "hip-hop": (140.0, 52.0, 0.3), "lo-fi": (120.0, 52.0, 0.26), "reggaeton": (150.0, 50.0, 0.3)}
 _DEFAULT_KICK = (155.0, 50.0, 0.32)
+_ONSET_FADE_FRAMES = 32
 _CHOKE_GROUP = ("hat", "ohat")
 _CHOKE_FADE_FRAMES = 240
 
@@ -81,7 +96,7 @@ def _kick(sample_rate: int, rng: np.random.Generator, start_hz: float, end_hz: f
     freq = end_hz + (start_hz - end_hz) * np.exp(-t / 0.035)
     body = np.sin(2 * np.pi * np.cumsum(freq) / sample_rate) * np.exp(-t / decay_s)
     click = highpass(_noise(rng, n) * np.exp(-t / 0.0025), 1500.0, sample_rate) * 0.35
-    return (np.tanh(1.6 * (body + click)) / math.tanh(1.6)).astype(np.float32)
+    return _normalise(np.tanh(1.6 * (body + click)))
 
 
 def _snare(sample_rate: int, brightness: float, rng: np.random.Generator) -> np.ndarray:
@@ -131,8 +146,12 @@ def _tom(sample_rate: int, rng: np.random.Generator, pitch_hz: float, decay_s: f
 
 
 def _normalise(x: np.ndarray) -> np.ndarray:
+    """Peak 1 and a 0.7 ms fade-in, so even a hit on the loop's first frame starts from silence."""
     peak = float(np.max(np.abs(x))) or 1.0
-    return (x / peak).astype(np.float32)
+    out = (x / peak).astype(np.float32)
+    fade = min(len(out), _ONSET_FADE_FRAMES)
+    out[:fade] *= (0.5 - 0.5 * np.cos(np.linspace(0.0, np.pi, fade))).astype(np.float32)
+    return out
 
 
 @lru_cache(maxsize=128)
@@ -207,16 +226,25 @@ def render_synth_notes(voice: str, notes: Sequence[NoteFrames], total_frames: in
 
 def _envelope(length: int, sample_rate: int, attack_s: float, release_s: float, decay_s: float = 0.0,
               sustain: float = 1.0) -> np.ndarray:
-    """Attack, optional exponential decay towards ``sustain``, hold to ``length``, linear-in-dB-ish release."""
+    """Attack, optional exponential decay towards ``sustain``, hold to ``length``, then a release that
+    falls exponentially to exactly zero. float32, ``length`` + release frames."""
     release = max(1, int(release_s * sample_rate))
-    t = _time(length + release, sample_rate)
-    env = np.minimum(1.0, t / max(attack_s, 1e-4))
+    attack = max(1, min(length, int(attack_s * sample_rate)))
+    env = np.ones(length + release, np.float32)
+    env[:attack] = np.arange(1, attack + 1, dtype=np.float32) / attack
     if decay_s > 0.0:
-        env *= sustain + (1.0 - sustain) * np.exp(-t / decay_s)
-    level_at_release = env[length - 1] if length > 0 else 0.0
-    tail = np.exp(-np.arange(release) / (release / 5.0)) * (1.0 - np.arange(release) / release)
-    env[length:] = level_at_release * tail
+        decay = np.exp(np.arange(length, dtype=np.float32) * np.float32(-1.0 / (decay_s * sample_rate)))
+        env[:length] *= sustain + (1.0 - sustain) * decay
+    env[length:] = env[length - 1] * _release_shape(release)
     return env
+
+
+@lru_cache(maxsize=64)
+def _release_shape(frames: int) -> np.ndarray:
+    steps = np.arange(frames, dtype=np.float32)
+    shape = np.exp(steps * np.float32(-5.0 / frames)) * (1.0 - steps / frames)
+    shape.flags.writeable = False
+    return shape
 
 
 def _frequency(note: NoteFrames, n: int, sample_rate: int, glide_s: float) -> np.ndarray | float:

@@ -7,9 +7,10 @@ Decisions:
   "hip hop"); among the rest the right-most match wins, because English puts the head noun last
   ("ambient techno" is techno). Nothing found: ``DEFAULT_GENRE``.
 - Parts: words that name a part ("drums", "beat", "bass", "chords", "melody"...) restrict the loop to the
-  named parts; genre phrases are removed first, so "drum and bass" is a genre, not two parts. Instrument
-  words ("piano", "strings", "808"...) only choose the voice of a part, and add the chord/melody parts
-  when parts are restricted ("beat with piano" = drums + piano chords and melody).
+  named parts; genre phrases are removed first, so "drum and bass" is a genre, not two parts. "beat"
+  always means drums ("trap beat" is trap drums). Instrument words ("piano", "strings", "808"...) only
+  choose the voice of a part (read from the whole text, so "acid house" still asks for an acid bass), and
+  add the chord/melody parts when parts are restricted ("beat with piano" = drums + piano chords and melody).
 """
 
 from __future__ import annotations
@@ -19,8 +20,19 @@ from functools import lru_cache
 
 from groovebox.generate.offline.genres import DEFAULT_GENRE, GENRE_ALIASES, GENRE_TABLE
 
-__all__ = ["find_genre", "find_mood", "find_parts", "find_voices", "density_shift", "brightness_shift",
-           "strip_genre_words", "PART_WORDS", "VOICE_WORDS", "MOOD_WORDS"]
+__all__ = [
+    "MOOD_WORDS",
+    "PART_ORDER",
+    "PART_WORDS",
+    "VOICE_WORDS",
+    "brightness_shift",
+    "density_shift",
+    "find_genre",
+    "find_mood",
+    "find_parts",
+    "find_voices",
+    "strip_genre_words",
+]
 
 PART_ORDER = ("drums", "bass", "chords", "melody")
 
@@ -133,13 +145,14 @@ def find_mood(mood_field: str, text: str) -> str | None:
 
 
 def find_voices(text: str) -> dict[str, str]:
-    """Role -> voice named in ``text`` ("chords", "melody", "bass", "kit"; "keys" fills chords and melody)."""
+    """Role -> voice named in ``text`` ("chords", "melody", "bass", "kit"). A "keys" instrument (piano,
+    guitar, strings...) fills whichever of chords and melody no more specific word named; else first wins."""
     found: list[tuple[int, int, str, str]] = []
     for phrase, (role, voice) in VOICE_WORDS.items():
         found += [(start, end, role, voice) for start, end in _spans(text, phrase)]
     found = [f for f in found if not any(o[0] <= f[0] and f[1] <= o[1] and (o[1] - o[0]) > (f[1] - f[0]) for o in found)]
     voices: dict[str, str] = {}
-    for _, _, role, voice in sorted(found):
+    for _, _, role, voice in sorted(found, key=lambda f: (f[2] == "keys", f[0])):   # named roles before "keys"
         for target in (("chords", "melody") if role == "keys" else (role,)):
             voices.setdefault(target, voice)
     return voices
