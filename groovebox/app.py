@@ -106,7 +106,7 @@ class Daemon:
         else:
             project = load_project(project_file)
         # a restored session's pads are loaded by the editor, which starts without the audio it cannot find
-        playable = project.replace(pads=[]) if self.restored is not None else project
+        playable = project.replace(pads=[], tracks=[]) if self.restored is not None else project
         compiled = compile_project(playable, project_file, self.data_dir / "library", self.settings.audio.sample_rate)
         log.info("project %r: %d pads, %.2f BPM", project.project_name, len(project.pads), compiled.tempo_bpm)
         return project, compiled
@@ -153,6 +153,7 @@ class Daemon:
 
     async def serve(self, stop: asyncio.Event) -> None:
         """Run until ``stop`` is set: audio, the session loop and (optionally) the web server."""
+        self.generator.start_workers()               # forks before the audio starts
         session = self.start_audio()
         self.start_controllers(asyncio.get_running_loop())
         self.start_live_pad()

@@ -2,7 +2,8 @@
 
 ``bench_engine`` times ``Engine.render`` on the calling thread as fast as it can. ``bench_soak`` starts a
 private JACK dummy server and runs the real daemon (control loop + PortAudio stream) against it, optionally
-while generation jobs run. ``bench_generate`` times the offline generator in this process.
+while generation jobs run. ``bench_generate`` times the offline generator in this process. ``bench_render``
+exports a generated multi-track song (project file + synthetic loops in a temporary folder) to WAV.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import soundfile
 from groovebox.engine import Engine
 from groovebox.engine import commands as c
 
-__all__ = ["bench_engine", "bench_soak", "bench_generate", "test_loop"]
+__all__ = ["bench_engine", "bench_soak", "bench_generate", "bench_render", "test_loop"]
 
 SAMPLE_RATE = 48000
 _SETTLE_S = 1.0
@@ -124,7 +125,8 @@ def bench_soak(seconds: float = 60.0, block_frames: int = 256, generate: str = "
     if generate not in ("", "offline", "lyria", "both"):
         raise ValueError("--generate must be offline, lyria or both")
     with tempfile.TemporaryDirectory(prefix="groovebox-soak-") as tmp, \
-            DummyJackServer(block_frames=block_frames) as server, _fake_lyria(generate) as lyria_url:
+            DummyJackServer(block_frames=block_frames, realtime=_can_realtime()) as server, \
+            _fake_lyria(generate) as lyria_url:
         server.apply_env()
         project_file = _write_soak_project(Path(tmp))
         settings = Settings.model_validate({"audio": {"backend": "portaudio", "block_frames": block_frames},
@@ -133,6 +135,16 @@ def bench_soak(seconds: float = 60.0, block_frames: int = 256, generate: str = "
                                                 serve_web=False))
         result = asyncio.run(_soak(daemon, server, seconds, generate))
         return {"seconds": seconds, "block_frames": block_frames, **result}
+
+
+def _can_realtime() -> bool:
+    """Whether this process may use SCHED_FIFO (root, or an rtprio limit as audio users get on the Pi)."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))
+    except (OSError, AttributeError):
+        return False
+    os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
+    return True
 
 
 @contextlib.contextmanager
@@ -149,6 +161,7 @@ def _fake_lyria(generate: str):
         raise RuntimeError(f"--generate {generate} needs the fake Lyria server {script} (a source checkout)")
     spec = importlib.util.spec_from_file_location("fake_lyria", script)
     module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("fake_lyria", module)      # its dataclasses look their module up
     spec.loader.exec_module(module)
     fake = module.FakeLyriaProcess("--realtime", "--chunk-s", "1")
     saved = {name: os.environ.get(name) for name in ("SSL_CERT_FILE", "GEMINI_API_KEY")}
@@ -230,3 +243,60 @@ def _write_soak_project(folder: Path) -> Path:
     path = folder / "soak.json"
     path.write_text(json.dumps(project))
     return path
+
+
+def bench_render(seconds: float = 180.0, tracks: int = 8, block_frames: int = 2048, tempo_bpm: float = 120.0) -> dict:
+    """Export a generated song of ``seconds`` with ``tracks`` tracks to 24-bit WAV, as ``groovebox render``
+    does (decode, render through the engine, write), and report the real-time factor (audio s / wall s)."""
+    from groovebox.project.model import load_project
+    from groovebox.project.render import render_project, write_audio
+
+    if not 1 <= tracks <= 64:
+        raise ValueError("--tracks must be 1..64")
+    if not 1.0 <= seconds <= 3600.0:
+        raise ValueError("--seconds must be 1..3600")
+    if not 16 <= block_frames <= 8192:
+        raise ValueError("--block must be 16..8192 frames")
+    bars = max(1, round(seconds * tempo_bpm / 240.0))
+    with tempfile.TemporaryDirectory(prefix="groovebox-render-") as tmp:
+        folder = Path(tmp)
+        project_file, clips = _write_song_project(folder, bars, tracks, tempo_bpm)
+        started = time.perf_counter()
+        project = load_project(project_file)
+        audio = render_project(project, project_file, [], block_frames=block_frames)
+        rendered = time.perf_counter()
+        write_audio(folder / "song.wav", audio, bits=24)
+        written = time.perf_counter()
+        size_bytes = (folder / "song.wav").stat().st_size
+    audio_s = len(audio) / SAMPLE_RATE
+    return {
+        "tracks": tracks, "clips": clips, "bars": bars, "audio_s": round(audio_s, 3), "block_frames": block_frames,
+        "render_s": round(rendered - started, 3), "write_s": round(written - rendered, 3),
+        "wav_mb": round(size_bytes / 1e6, 1), "peak_dbfs": round(20 * np.log10(max(float(np.abs(audio).max()), 1e-9)), 2),
+        "realtime_factor": round(audio_s / (written - started), 1),
+    }
+
+
+def _write_song_project(folder: Path, bars: int, tracks: int, tempo_bpm: float) -> tuple[Path, int]:
+    """Loops of 1-4 bars (some recorded at other tempos, so they play by varispeed) and a song that brings
+    tracks in and out every 8 bars, with repeats, trims and offsets. Returns (project file, clip count)."""
+    song_tracks, clips = [], 0
+    for track in range(tracks):
+        loop_bars, native_bpm = 1 + track % 4, (tempo_bpm, 100.0, 110.0)[track % 3]
+        name = f"loop{track}.wav"
+        soundfile.write(folder / name, test_loop(track, bars=loop_bars, tempo_bpm=native_bpm), SAMPLE_RATE,
+                        subtype="FLOAT")
+        placed = []
+        for section, start_bar in enumerate(range(0, bars, 8)):
+            if (section + track) % 4 == 3:
+                continue                                        # the track rests for this section
+            clip = {"audioPath": name, "startBar": start_bar, "durationBars": float(min(8 - track % 2, bars - start_bar))}
+            if section % 3 == 1:
+                clip["startOffsetInLoopSeconds"] = 0.25
+            placed.append(clip)
+        clips += len(placed)
+        song_tracks.append({"trackName": f"track {track}", "volume": 0.5, "pan": (track % 5 - 2) / 4, "clips": placed})
+    project = {"projectName": "render bench", "bpm": tempo_bpm, "masterVolume": 0.8, "tracks": song_tracks}
+    path = folder / "song.json"
+    path.write_text(json.dumps(project))
+    return path, clips

@@ -88,14 +88,18 @@ def _configure_logging(level: str) -> None:
 
 # ---------------------------------------------------------------------- render
 def _add_render(commands) -> None:
-    render = commands.add_parser("render", help="render a project (and a MIDI performance) to a WAV/FLAC file")
+    render = commands.add_parser("render", help="render a project's song (and a MIDI performance) to WAV/FLAC/MP3")
     render.add_argument("project", type=Path, metavar="PROJECT.json")
     render.add_argument("--performance", type=Path, metavar="PERF.mid",
                         help="Standard MIDI File: notes 36-99 press/release pads 1-64 (tempo from the project)")
     render.add_argument("--block", type=int, default=256, metavar="N", help="render block size in frames")
-    render.add_argument("--seconds", type=float, metavar="S", help="length (default: performance plus tails)")
-    render.add_argument("--data-dir", type=Path, metavar="DIR", help="data directory for pads that use loopId")
-    render.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.wav|.flac")
+    render.add_argument("--seconds", type=float, metavar="S",
+                        help="length (default: the song to its last clip and the performance, plus tails)")
+    render.add_argument("--data-dir", type=Path, metavar="DIR", help="data directory for pads/clips that use loopId")
+    render.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.wav|.flac|.mp3",
+                        help="the format follows the suffix")
+    render.add_argument("--bits", type=int, choices=[16, 24, 32], default=24,
+                        help="WAV: 16/24-bit PCM or 32-bit float; FLAC: 16/24 (default 24); MP3 ignores it")
     render.add_argument("--json", action="store_true", help="print a JSON summary")
     render.set_defaults(handler=_render)
 
@@ -107,24 +111,40 @@ def _render(args: argparse.Namespace) -> int:
     from groovebox.project.performance import read_performance
     from groovebox.project.render import render_project, write_audio
 
-    if args.performance is None and args.seconds is None:
-        raise ValueError("nothing to render: give --performance PERF.mid and/or --seconds S")
     if not 1 <= args.block <= 8192:
         raise ValueError("--block must be 1..8192 frames")
     if args.seconds is not None and not 0 < args.seconds <= 3600:
         raise ValueError("--seconds must be in (0, 3600]")
+    _check_output(args.output, args.bits)
     project = load_project(args.project)
+    has_song = any(track.clips for track in project.tracks)
+    if args.performance is None and args.seconds is None and not has_song:
+        raise ValueError("nothing to render: give --performance PERF.mid and/or --seconds S, "
+                         "or place clips on the project's tracks")
     actions = read_performance(args.performance, project.bpm) if args.performance else []
     library = args.data_dir / "library" if args.data_dir else None
     audio = render_project(project, args.project, actions, block_frames=args.block, seconds=args.seconds,
                            library_dir=library)
-    write_audio(args.output, audio)
+    write_audio(args.output, audio, bits=args.bits)
     peak = float(np.abs(audio).max()) if len(audio) else 0.0
-    summary = {"output": str(args.output), "frames": len(audio), "seconds": round(len(audio) / 48000, 6),
-               "sample_rate": 48000, "block_frames": args.block, "actions": len(actions),
+    summary = {"output": str(args.output), "format": args.output.suffix.lower()[1:], "bits": args.bits,
+               "frames": len(audio), "seconds": round(len(audio) / 48000, 6),
+               "sample_rate": 48000, "block_frames": args.block, "actions": len(actions), "song": has_song,
                "peak_dbfs": round(20 * np.log10(max(peak, 1e-9)), 2)}
     _print(summary, args.json, f"wrote {args.output} ({summary['seconds']:.2f} s)")
     return 0
+
+
+def _check_output(output: Path, bits: int) -> None:
+    """Refuse an output format or bit depth before spending time on the render."""
+    from groovebox.project.render import AUDIO_FORMATS, BIT_DEPTHS
+
+    kind = output.suffix.lower()
+    if kind not in AUDIO_FORMATS:
+        raise ValueError(f"{output.name}: output must end in .wav, .flac or .mp3")
+    if kind in BIT_DEPTHS and bits not in BIT_DEPTHS[kind]:
+        raise ValueError(f"--bits {bits} is not available for {kind[1:].upper()} "
+                         f"({' or '.join(map(str, BIT_DEPTHS[kind]))})")
 
 
 # ---------------------------------------------------------------------- generate
@@ -333,6 +353,20 @@ def _add_bench(commands) -> None:
     gen.add_argument("--runs", type=int, default=11)
     gen.add_argument("--json", action="store_true")
     gen.set_defaults(handler=_bench_generate)
+    song = kinds.add_parser("render", help="export a generated multi-track song to WAV; report the real-time factor")
+    song.add_argument("--seconds", type=float, default=180.0, help="song length (default 180)")
+    song.add_argument("--tracks", type=int, default=8)
+    song.add_argument("--block", type=int, default=2048, help="render block size (the output does not depend on it)")
+    song.add_argument("--json", action="store_true")
+    song.set_defaults(handler=_bench_render)
+
+
+def _bench_render(args: argparse.Namespace) -> int:
+    from groovebox.bench import bench_render
+
+    result = bench_render(seconds=args.seconds, tracks=args.tracks, block_frames=args.block)
+    _print(result, args.json, _table(result))
+    return 0
 
 
 def _bench_engine(args: argparse.Namespace) -> int:

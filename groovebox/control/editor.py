@@ -20,7 +20,13 @@ Decisions:
   (loop or file changed) -> ``LoadPad`` with freshly decoded audio; launch mode, choke group, quantize or
   native tempo changed -> ``LoadPad`` with the audio already decoded (no decode; a playing pad keeps its
   phase); only the region -> ``SetPadRegion``; only volume/pan -> ``SetPadMix``; emptied -> ``UnloadPad``.
-  Names, tracks and clips (the song is not played by the engine yet) post nothing.
+  Names post nothing.
+- The song: when only track volume/pan/mute/solo changed, one ``SetTrackMix`` per changed track (a glide);
+  any other change of tracks or clips re-sends the whole song as one ``SetSong`` built by ``compile.py``
+  (``song_command``) from the cached audio, which the engine applies without disturbing tracks whose sound
+  did not change. A clip's native tempo comes from ``loop_info`` (the library), else 0 (plays at its own
+  speed), so tempo edits do not touch the song. Clips whose audio cannot be loaded are left out (``load``,
+  tolerant) or refuse the edit.
 - Decoded audio is cached per source (library loop id or absolute file path): what the pads hold plus the
   ``spare_audio`` most recently dropped sources, so undoing "clear pad" or moving a loop back reloads
   without decoding. Decoding runs here, on the control loop, off the audio thread; a big decode (a long
@@ -62,7 +68,7 @@ from groovebox.control.projects import (
 from groovebox.engine import commands as c
 from groovebox.library.decode import AudioFileError, load_audio
 from groovebox.library.store import Library, LibraryError
-from groovebox.project.compile import pad_audio_file, pad_load
+from groovebox.project.compile import clip_audio_file, pad_audio_file, pad_load, song_command
 from groovebox.project.model import (
     Clip,
     LaunchModeText,
@@ -687,6 +693,7 @@ class _Plan:
     commands: list = field(default_factory=list)
     loaded: dict[int, c.LoadPad] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    song: c.SetSong | None = None          # a new song for the engine (None: it keeps the one it has)
 
 
 _CLEAN = object()
@@ -724,6 +731,7 @@ class Editor:
         self._can_merge = False
         self._audio: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
         self._loaded: dict[int, c.LoadPad] = {}
+        self._song: c.SetSong | None = None     # the last song sent (None: the one compile_project gave the engine)
         if loaded is None:
             self._start_session()
         else:
@@ -874,13 +882,13 @@ class Editor:
 
     def _start_session(self) -> None:
         project = self._project
-        plan = self._plan(project.replace(pads=[]), project, tolerant=True)
+        plan = self._plan(project.replace(pads=[], tracks=[]), project, tolerant=True)
         self.warnings.extend(plan.warnings)
         for warning in plan.warnings:
             log.warning("project %r: %s", project.project_name, warning)
         commands = [c.SetTempo(project.bpm, at_frame=None), c.SetQuantize(quantize_from_text(project.quantize_grid)),
                     c.SetMaster(project.master_volume), c.SetMetronome(project.metronome, self.metronome_volume)]
-        self._commit(project, _Plan(commands + plan.commands, plan.loaded))
+        self._commit(project, _Plan(commands + plan.commands, plan.loaded, song=plan.song))
 
     def _adopt(self, loaded: Iterable[c.LoadPad]) -> None:
         for load in loaded:
@@ -912,7 +920,60 @@ class Editor:
                 continue
             plan.commands.extend(_pad_commands(plan.loaded.get(index), load))
             plan.loaded[index] = load
+        self._plan_song(old, new, plan, tolerant)
         return plan
+
+    def _plan_song(self, old: Project, new: Project, plan: _Plan, tolerant: bool) -> None:
+        if _song_content(old) == _song_content(new):
+            return
+        if _clips_content(old) == _clips_content(new):
+            plan.commands.extend(c.SetTrackMix(index, after.volume, after.pan, after.is_muted, after.is_soloed)
+                                 for index, (before, after) in enumerate(zip(old.tracks, new.tracks))
+                                 if _track_mix(before) != _track_mix(after))
+            return
+        playable = self._playable_song(new, plan, tolerant)
+        loop_bpm: dict[str, float | None] = {}
+
+        def native_bpm(loop_id: str) -> float | None:
+            if loop_id not in loop_bpm:
+                info = self._context().loop_info(loop_id)
+                loop_bpm[loop_id] = info.bpm if info is not None else None
+            return loop_bpm[loop_id]
+        try:
+            plan.song = song_command(playable, self._clip_audio, native_bpm, self.sample_rate)
+        except ProjectError as error:
+            raise EditError(str(error)) from None
+        plan.commands.append(plan.song)
+
+    def _playable_song(self, project: Project, plan: _Plan, tolerant: bool) -> Project:
+        """``project`` with only the clips whose audio loads (EditError for the first that does not, unless
+        ``tolerant``: then it is left out and listed in the plan's warnings)."""
+        tracks = []
+        for track in project.tracks:
+            clips = []
+            for clip in track.clips:
+                try:
+                    self._clip_audio(clip)
+                except ProjectError as error:
+                    if not tolerant:
+                        raise EditError(str(error)) from None
+                    plan.warnings.append(str(error))
+                    continue
+                clips.append(clip)
+            tracks.append(track.replace(clips=clips) if len(clips) != len(track.clips) else track)
+        return project.replace(tracks=tracks)
+
+    def _clip_audio(self, clip: Clip) -> np.ndarray:
+        key = _source(clip)
+        audio = self._audio.get(key)
+        if audio is None:
+            try:
+                audio = load_audio(clip_audio_file(clip, None, self.library_dir), self.sample_rate)
+            except AudioFileError as error:
+                raise ProjectError(f"clip {clip.clip_id}: {error}") from None
+            self._audio[key] = audio
+        self._audio.move_to_end(key)
+        return audio
 
     def _pad_load(self, project: Project, pad: Pad) -> c.LoadPad:
         key = _source(pad)
@@ -932,10 +993,13 @@ class Editor:
             self._post(command)
         self._project = project
         self._loaded = plan.loaded
+        if plan.song is not None:
+            self._song = plan.song
         self._prune_audio()
 
     def _prune_audio(self) -> None:
         in_use = {id(load.audio) for load in self._loaded.values()}
+        in_use.update(id(clip.audio) for clip in (self._song.clips if self._song is not None else ()))
         spare = [key for key, audio in self._audio.items() if id(audio) not in in_use]
         for key in spare[:max(0, len(spare) - self.spare_audio)]:
             del self._audio[key]
@@ -948,8 +1012,21 @@ class Editor:
                 log.exception("editor listener %r failed", listener)
 
 
-def _source(pad: Pad) -> tuple[str, str]:
-    return ("loop", pad.loop_id) if pad.loop_id is not None else ("file", pad.audio_path)
+def _source(item: Pad | Clip) -> tuple[str, str]:
+    return ("loop", item.loop_id) if item.loop_id is not None else ("file", item.audio_path)
+
+
+def _track_mix(track: Track) -> tuple:
+    return (track.volume, track.pan, track.is_muted, track.is_soloed)
+
+
+def _clips_content(project: Project) -> tuple:
+    """What the song's clips sound like, per track (ids and names do not matter)."""
+    return tuple(tuple(clip.model_copy(update={"clip_id": "-"}) for clip in track.clips) for track in project.tracks)
+
+
+def _song_content(project: Project) -> tuple:
+    return (_clips_content(project), tuple(_track_mix(track) for track in project.tracks))
 
 
 def _setting_commands(old: Project, new: Project, metronome_volume: float) -> list:

@@ -15,6 +15,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from groovebox.engine.song import MAX_TRACKS, Arrangement, build_arrangement
 from groovebox.engine.stream import Header
 
 __all__ = [
@@ -37,6 +38,15 @@ __all__ = [
     "Locate",
     "AttachStream",
     "DetachStream",
+    "SongTrack",
+    "SongClip",
+    "SetSong",
+    "SetTrackMix",
+    "SongPlay",
+    "SongStop",
+    "SongLocate",
+    "SetSongLoop",
+    "MAX_TRACKS",
     "Command",
 ]
 
@@ -217,9 +227,106 @@ class DetachStream:
     pad: int
 
 
+@dataclass(frozen=True, slots=True)
+class SongTrack:
+    """A song track's mix (``SetSong``); ``SetTrackMix`` changes it while the song plays."""
+
+    volume: float = 0.8
+    pan: float = 0.0
+    muted: bool = False
+    soloed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SongClip:
+    """A loop placed on track ``track`` from ``start_bar`` (0 = the song's first bar) for ``length_bars``.
+
+    ``audio`` is float32, C-contiguous, (frames, 2) at the engine rate; clips that play the same loop should
+    share one array. ``region_start_frame``/``region_end_frame`` (0 = the end) bound the part that loops: it
+    repeats to fill the clip, and a shorter clip cuts it. ``native_bpm`` is the tempo the audio was played at
+    (varispeed follows the engine tempo); 0 = unknown: it plays at rate 1 at any tempo. ``volume``/``pan``
+    replace the track's when given.
+    """
+
+    track: int
+    audio: np.ndarray
+    start_bar: float
+    length_bars: float
+    native_bpm: float = 0.0
+    region_start_frame: int = 0
+    region_end_frame: int = 0
+    volume: float | None = None
+    pan: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SetSong:
+    """Replace the song (tracks with their mix, and clips). Posting it again while the song plays keeps
+    tracks whose sound does not change untouched. ``arrangement`` is filled in by validation (control
+    thread); leave it None. The replaced arrangement comes back in a ``SongReleased`` event."""
+
+    tracks: tuple[SongTrack, ...]
+    clips: tuple[SongClip, ...] = ()
+    at_frame: int | None = None
+    arrangement: Arrangement | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SetTrackMix:
+    """A song track's volume, pan, mute and solo (glides while it sounds)."""
+
+    track: int
+    volume: float
+    pan: float
+    muted: bool = False
+    soloed: bool = False
+    at_frame: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SongPlay:
+    """Play the song from its position: on the next grid point where the engine's place in the bar is the
+    song position's (``quantized``, like a launch), or at once (the grid moves to line the bars up)."""
+
+    at_frame: int | None = None
+    quantized: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class SongStop:
+    """Stop the song (the position stays where it stopped), at once or on the next bar line."""
+
+    at_frame: int | None = None
+    quantized: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SongLocate:
+    """Move the song position to ``beat`` (beats from song bar 0; a bar is ``beats_per_bar`` beats), or by
+    ``beat`` when ``relative`` (rewind one bar: ``SongLocate(-4, relative=True)``). While the song plays the
+    jump is ``quantized`` (on the next grid point with the target's place in the bar; relative jumps on the
+    next bar line) or at once."""
+
+    beat: float
+    at_frame: int | None = None
+    relative: bool = False
+    quantized: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class SetSongLoop:
+    """Loop the song over bars ``[start_bar, end_bar)`` (whole bars) while ``enabled``."""
+
+    enabled: bool
+    start_bar: int = 0
+    end_bar: int = 1
+    at_frame: int | None = None
+
+
 Command = (
     LoadPad | UnloadPad | PressPad | ReleasePad | StopPad | StopAll | SetPadMix | SetPadRegion | SetTempo
-    | SetQuantize | SetMaster | SetMetronome | Locate | AttachStream | DetachStream
+    | SetQuantize | SetMaster | SetMetronome | Locate | AttachStream | DetachStream | SetSong | SetTrackMix
+    | SongPlay | SongStop | SongLocate | SetSongLoop
 )
 
 
@@ -227,15 +334,18 @@ MIN_BPM = 10.0
 MAX_BPM = 1000.0
 
 
-def validated(command: Command, pads: int) -> Command:
+def validated(command: Command, pads: int, beats_per_bar: int = 4) -> Command:
     """Check a command on the control thread so that nothing can raise or turn into NaN in ``render``.
 
-    Raises ``ValueError`` with a clear message; returns the command with enums normalised and gains clamped.
+    Raises ``ValueError`` with a clear message; returns the command with enums normalised and gains clamped
+    (a ``SetSong`` also gets its ``arrangement``, built for ``beats_per_bar``).
     """
     if hasattr(command, "pad") and not 0 <= command.pad < pads:
         raise ValueError(f"pad index {command.pad} out of range 0..{pads - 1}")
     if getattr(command, "at_frame", None) is not None and command.at_frame < 0:
         raise ValueError("at_frame must not be negative")
+    if isinstance(command, SetSong):
+        return _check_song(command, beats_per_bar)
     check = _CHECKS.get(type(command))
     return check(command) if check else command
 
@@ -298,6 +408,65 @@ def _check_stream(command: AttachStream) -> AttachStream:
                    quantize=-1 if command.quantize == -1 else int(Quantize(command.quantize)))
 
 
+def _check_song(command: SetSong, beats_per_bar: int) -> SetSong:
+    tracks, clips = tuple(command.tracks), tuple(command.clips)
+    if len(tracks) > MAX_TRACKS:
+        raise ValueError(f"a song has at most {MAX_TRACKS} tracks, got {len(tracks)}")
+    tracks = tuple(_check_track(track, index) for index, track in enumerate(tracks))
+    checked_audio: set[int] = set()
+    clips = tuple(_check_clip(clip, index, len(tracks), checked_audio) for index, clip in enumerate(clips))
+    return SetSong(tracks, clips, command.at_frame, build_arrangement(tracks, clips, beats_per_bar))
+
+
+def _check_track(track: SongTrack, index: int) -> SongTrack:
+    if not isinstance(track, SongTrack):
+        raise ValueError(f"song track {index} must be a SongTrack")
+    return SongTrack(_unit(f"track {index} volume", track.volume), _finite(f"track {index} pan", track.pan, -1.0, 1.0),
+                     bool(track.muted), bool(track.soloed))
+
+
+def _check_clip(clip: SongClip, index: int, tracks: int, checked_audio: set[int]) -> SongClip:
+    if not isinstance(clip, SongClip):
+        raise ValueError(f"song clip {index} must be a SongClip")
+    if not isinstance(clip.track, int) or not 0 <= clip.track < tracks:
+        raise ValueError(f"clip {index}: track {clip.track!r} out of range 0..{tracks - 1}")
+    if id(clip.audio) not in checked_audio:
+        _check_audio(clip.audio)
+        checked_audio.add(id(clip.audio))
+    _check_region(clip)
+    native_bpm = 0.0 if clip.native_bpm == 0 else _finite(f"clip {index} native_bpm", clip.native_bpm, MIN_BPM, MAX_BPM)
+    return replace(clip, start_bar=_finite(f"clip {index} start_bar", clip.start_bar, 0.0, 1e6),
+                   length_bars=_positive(f"clip {index} length_bars", clip.length_bars), native_bpm=native_bpm,
+                   region_start_frame=int(clip.region_start_frame), region_end_frame=int(clip.region_end_frame),
+                   volume=None if clip.volume is None else _unit(f"clip {index} volume", clip.volume),
+                   pan=None if clip.pan is None else _finite(f"clip {index} pan", clip.pan, -1.0, 1.0))
+
+
+def _positive(name: str, value: float) -> float:
+    value = _finite(name, value, 0.0, 1e6)
+    if value <= 0.0:
+        raise ValueError(f"{name} must be greater than 0, got {value!r}")
+    return value
+
+
+def _check_track_mix(command: SetTrackMix) -> SetTrackMix:
+    if not isinstance(command.track, int) or not 0 <= command.track < MAX_TRACKS:
+        raise ValueError(f"track index {command.track!r} out of range 0..{MAX_TRACKS - 1}")
+    return replace(command, volume=_unit("volume", command.volume), pan=_finite("pan", command.pan, -1.0, 1.0),
+                   muted=bool(command.muted), soloed=bool(command.soloed))
+
+
+def _check_song_loop(command: SetSongLoop) -> SetSongLoop:
+    start, end = command.start_bar, command.end_bar
+    for name, value in (("start_bar", start), ("end_bar", end)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+                or value != int(value) or not 0 <= value <= 1e6:
+            raise ValueError(f"loop {name} must be a whole, non-negative bar number, got {value!r}")
+    if end <= start:
+        raise ValueError(f"the loop region must end after it starts (bars {start}..{end})")
+    return replace(command, enabled=bool(command.enabled), start_bar=int(start), end_bar=int(end))
+
+
 _CHECKS = {
     AttachStream: _check_stream,
     LoadPad: _check_load,
@@ -309,4 +478,7 @@ _CHECKS = {
     SetMaster: lambda cmd: replace(cmd, volume=_unit("volume", cmd.volume)),
     SetMetronome: lambda cmd: replace(cmd, volume=_unit("volume", cmd.volume)),
     Locate: lambda cmd: replace(cmd, beat=_finite("beat", cmd.beat)),
+    SetTrackMix: _check_track_mix,
+    SongLocate: lambda cmd: replace(cmd, beat=_finite("beat", cmd.beat, -1e7, 1e7)),
+    SetSongLoop: _check_song_loop,
 }

@@ -1,7 +1,8 @@
-"""The groovebox audio engine: pad voices (1-4 banks of 16), quantized launching, metronome and master chain.
+"""The groovebox audio engine: pad voices (1-4 banks of 16), the song, quantized launching, metronome, master.
 
 ``render`` runs on the audio thread (the PortAudio/JACK callback, or the offline renderer) and never waits,
-locks, logs or touches files; after warm-up it allocates nothing while no command arrives. ``post`` is
+locks, logs or touches files; after warm-up it allocates nothing block-sized, only the small event objects
+it reports (a pad or song state change, a loop-region wrap) and Python numbers. ``post`` is
 called by the control thread only. The two talk through deques (``append``/``popleft`` are atomic under
 the GIL): commands in, events out. Continuous values (position, meters) are written in place into
 ``status`` every block.
@@ -12,6 +13,10 @@ block size.
 
 A stream pad (``AttachStream``, see ``stream.py``) launches like any pad but reads a live ring through its
 ``StreamReader``, which locks the stream's downbeats onto the bar grid and never plays unwritten audio.
+
+The song (``SetSong``, tracks of clips on bars, with its own transport) is played by ``song.SongPlayer`` on
+the same clock: its due frames (clip starts and ends, loop wraps, queued play/stop/jump) split blocks like
+pad launches, its voices mix after the pads, and its stopped sounds fade out in the same declick tails.
 """
 
 from __future__ import annotations
@@ -25,17 +30,28 @@ import numpy as np
 
 from groovebox.engine import commands as c
 from groovebox.engine.commands import LaunchMode, Quantize, QUANTIZE_BEATS
-from groovebox.engine.events import BufferReleased, PadState, PadStateChanged, Status, StreamDetached, TempoChanged
+from groovebox.engine.events import (
+    BufferReleased,
+    PadState,
+    PadStateChanged,
+    SongReleased,
+    Status,
+    StreamDetached,
+    TempoChanged,
+)
+from groovebox.engine.gain import GainRamp
 from groovebox.engine.master import LATENCY_FRAMES, MasterChain
 from groovebox.engine.metronome import Metronome
 from groovebox.engine.pad import NOT_DUE, PadSlot, Tail
+from groovebox.engine.song import SongPlayer
 from groovebox.engine.stream import StreamReader, StreamScratch
-from groovebox.engine.voice import Scratch
+from groovebox.engine.voice import Playhead, Scratch
 from groovebox.transport.clock import TempoClock
 
 __all__ = ["Engine"]
 
 DECLICK_FRAMES = 128
+SONG_TAILS = 32          # declick tails for the song's tracks, beside two per pad (the oldest is reused)
 
 
 class Engine:
@@ -49,7 +65,7 @@ class Engine:
         self.clock = TempoClock(sample_rate, tempo_bpm, beats_per_bar)
         self.quantize = Quantize.BAR
         self.pads = [PadSlot(i, max_block_frames) for i in range(pads)]
-        self._tails = [Tail(DECLICK_FRAMES) for _ in range(2 * pads)]
+        self._tails = [Tail(DECLICK_FRAMES) for _ in range(2 * pads + SONG_TAILS)]
         self._scratch = Scratch(max_block_frames)
         self._stream_scratch = StreamScratch(max_block_frames)
         self._mix = np.zeros((max_block_frames, 2), np.float32)
@@ -63,7 +79,8 @@ class Engine:
         self._outbox: deque = deque(maxlen=4096)
         self._timed: list[tuple[int, int, c.Command]] = []
         self._sequence = count()
-        self._retired: deque[tuple[int, np.ndarray]] = deque()
+        self._retired: deque[tuple[int, object]] = deque()      # (release frame, event to send then)
+        self.song = SongPlayer(self.clock, max_block_frames, self._fade_voice, self._move_grid, self._outbox.append)
 
     @property
     def latency_frames(self) -> int:
@@ -74,7 +91,7 @@ class Engine:
     def post(self, command: c.Command) -> None:
         """Queue a command for the next block (control thread only). Raises ValueError for a bad command:
         everything is checked here so that nothing can fail inside ``render``."""
-        self._inbox.append(c.validated(command, len(self.pads)))
+        self._inbox.append(c.validated(command, len(self.pads), self.clock.beats_per_bar))
 
     def poll_events(self) -> list:
         """Take the events produced since the last call (control thread only)."""
@@ -138,6 +155,8 @@ class Engine:
                 due = pad.start_due
             if pad.stop_due != NOT_DUE and pad.stop_due < due:
                 due = pad.stop_due
+        if self.song.due < due:
+            due = self.song.due
         return max(due, at)
 
     def _apply_due(self, at: int) -> None:
@@ -146,6 +165,8 @@ class Engine:
                 self._stop(pad, at)
             if pad.start_due != NOT_DUE and pad.start_due <= at:
                 self._start(pad, at)
+        if self.song.due <= at:
+            self.song.apply_due(at)
         while self._timed and self._timed[0][0] <= at:
             self._apply(self._timed.pop(0)[2], at)
 
@@ -160,6 +181,7 @@ class Engine:
                     pad.stream.read(voice, at, n, pad.playhead, self.clock, self._scratch, self._stream_scratch)
                 np.multiply(voice, pad.gains.frames(at, n, self._scratch.arange32), out=voice)
                 np.add(mix, voice, out=mix)
+        self.song.mix_into(mix, voice, at, n, self._scratch)
         for tail in self._tails:
             if tail.active:
                 self._mix_tail(tail, mix, at, n)
@@ -184,9 +206,15 @@ class Engine:
         """Hand the pad's current sound to a tail that fades it out from ``at``."""
         if pad.stream is not None and not pad.stream.can_fade_out(at):
             return                                   # no written audio to fade out: it is silent already
+        self._fade_voice(pad.playhead, pad.gains, at)
+
+    def _fade_voice(self, playhead: Playhead, gains: GainRamp, at: int) -> None:
+        """Hand the sound read by ``playhead`` (at ``gains``) to a tail that fades it out from ``at``."""
+        left, right = gains.at(at)
+        if left == 0.0 and right == 0.0:
+            return                                   # silent (a muted track): nothing to fade
         tail = self._free_tail()
-        tail.playhead.copy_from(pad.playhead)
-        left, right = pad.gains.at(at)
+        tail.playhead.copy_from(playhead)
         np.multiply(self._fade, left, out=tail.curve[:, 0])
         np.multiply(self._fade, right, out=tail.curve[:, 1])
         tail.fade_start = at
@@ -418,6 +446,7 @@ class Engine:
                 if pad.stop_is_end:
                     self._schedule_natural_end(pad)
             self._regrid(pad)
+        self.song.tempo_changed(at)
         self._outbox.append(TempoChanged(self.clock.tempo_bpm, at))
 
     def _regrid(self, pad: PadSlot) -> None:
@@ -428,9 +457,16 @@ class Engine:
             pad.stop_due = self.clock.grid_frame(pad.stop_beat)
 
     def _locate(self, command: c.Locate, at: int) -> None:
-        """Move the grid; playing loops move with it (fading across the jump) so they stay on the bar."""
+        """Move the grid; playing loops move with it (fading across the jump) so they stay on the bar, and
+        the song moves by the part of the jump that is not whole bars."""
         delta_beats = command.beat - self.clock.beat_at(at)
-        self.clock.locate(command.beat, at)
+        self._move_grid(command.beat, at)
+        self.song.clock_located(at, delta_beats)
+
+    def _move_grid(self, beat: float, at: int) -> None:
+        """Make ``at`` be engine beat ``beat``; pads follow (``Locate``, or the song lining its bars up)."""
+        delta_beats = beat - self.clock.beat_at(at)
+        self.clock.locate(beat, at)
         for pad in self.pads:
             if pad.playing and pad.stream is not None and delta_beats:
                 self._fade_out(pad, at)              # the stream cannot jump: it relocks on the new grid
@@ -465,17 +501,38 @@ class Engine:
             if command.one_shots or pad.looping:
                 self._stop_pad(pad, at, command.quantized)
 
+    # ----------------------------------------------------------------- song
+    def _set_song(self, command: c.SetSong, at: int) -> None:
+        old = self.song.set_arrangement(command.arrangement, at)
+        self._retired.append((at + DECLICK_FRAMES, SongReleased(old)))
+
+    def _set_track_mix(self, command: c.SetTrackMix, at: int) -> None:
+        self.song.set_track_mix(command.track, command.volume, command.pan, command.muted, command.soloed, at)
+
+    def _song_play(self, command: c.SongPlay, at: int) -> None:
+        self.song.play(at, command.quantized)
+
+    def _song_stop(self, command: c.SongStop, at: int) -> None:
+        self.song.stop(at, command.quantized)
+
+    def _song_locate(self, command: c.SongLocate, at: int) -> None:
+        self.song.locate(command.beat, command.relative, command.quantized, at)
+
+    def _set_song_loop(self, command: c.SetSongLoop, at: int) -> None:
+        bar = self.clock.beats_per_bar
+        self.song.set_loop(command.enabled, command.start_bar * bar, command.end_bar * bar, at)
+
     # ----------------------------------------------------------------- events and status
     def _set_state(self, pad: PadSlot, state: PadState, at: int, due: int = -1) -> None:
         pad.state = state
         self._outbox.append(PadStateChanged(pad.index, state, at, due))
 
     def _retire(self, audio: np.ndarray, at: int) -> None:
-        self._retired.append((at + DECLICK_FRAMES, audio))
+        self._retired.append((at + DECLICK_FRAMES, BufferReleased(audio)))
 
     def _release_retired(self) -> None:
         while self._retired and self._retired[0][0] <= self.frame:
-            self._outbox.append(BufferReleased(self._retired.popleft()[1]))
+            self._outbox.append(self._retired.popleft()[1])
 
     def _write_status(self) -> None:
         status = self.status
@@ -487,6 +544,10 @@ class Engine:
         status[Status.RMS_L] = self.master.rms[0]
         status[Status.RMS_R] = self.master.rms[1]
         status[Status.GAIN_REDUCTION_DB] = self.master.gain_reduction_db
+        song_beat = self.song.position_at(self.frame)
+        status[Status.SONG_STATE] = self.song.state
+        status[Status.SONG_BEAT] = song_beat
+        status[Status.SONG_BAR] = song_beat / self.clock.beats_per_bar
 
 
 _HANDLERS = {
@@ -505,4 +566,10 @@ _HANDLERS = {
     c.Locate: "_locate",
     c.AttachStream: "_attach_stream",
     c.DetachStream: "_detach_stream",
+    c.SetSong: "_set_song",
+    c.SetTrackMix: "_set_track_mix",
+    c.SongPlay: "_song_play",
+    c.SongStop: "_song_stop",
+    c.SongLocate: "_song_locate",
+    c.SetSongLoop: "_set_song_loop",
 }

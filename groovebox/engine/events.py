@@ -12,7 +12,18 @@ from enum import IntEnum
 
 import numpy as np
 
-__all__ = ["PadState", "PadStateChanged", "BufferReleased", "TempoChanged", "StreamDetached", "Status"]
+__all__ = [
+    "PadState",
+    "PadStateChanged",
+    "BufferReleased",
+    "TempoChanged",
+    "StreamDetached",
+    "SongState",
+    "SongStateChanged",
+    "SongLocated",
+    "SongReleased",
+    "Status",
+]
 
 
 class PadState(IntEnum):
@@ -63,8 +74,48 @@ class StreamDetached:
     at_frame: int
 
 
+class SongState(IntEnum):
+    """Song transport states: STOPPED --play--> QUEUED --grid--> PLAYING --stop--> STOPPED (an unquantized
+    play goes straight to PLAYING; a stop while QUEUED cancels the start)."""
+
+    STOPPED = 0
+    QUEUED = 1
+    PLAYING = 2
+
+
+@dataclass(frozen=True, slots=True)
+class SongStateChanged:
+    """The song transport entered ``state`` at engine frame ``at_frame``; ``beat`` is the song position (beats
+    from song bar 0) there, or where it will start when QUEUED (then ``due_frame`` is the start frame)."""
+
+    state: SongState
+    at_frame: int
+    due_frame: int
+    beat: float
+
+
+@dataclass(frozen=True, slots=True)
+class SongLocated:
+    """The song position jumped to ``beat`` at ``at_frame`` (a locate, a rewind, a loop-region wrap)."""
+
+    beat: float
+    at_frame: int
+
+
+@dataclass(frozen=True, slots=True)
+class SongReleased:
+    """A ``SetSong`` replaced this arrangement (``engine.song.Arrangement``); the engine no longer references
+    it or its audio, so the control thread may drop it."""
+
+    arrangement: object
+
+
 class Status:
-    """Indices into ``Engine.status`` (float64 array written in place every block)."""
+    """Indices into ``Engine.status`` (float64 array written in place every block).
+
+    ``SONG_STATE`` is a ``SongState``; ``SONG_BEAT``/``SONG_BAR`` the song position (beats / bars from song bar 0,
+    fractional) at the end of the block: moving while playing, fixed while stopped or queued.
+    """
 
     FRAME = 0
     BEAT = 1
@@ -74,4 +125,7 @@ class Status:
     RMS_L = 5
     RMS_R = 6
     GAIN_REDUCTION_DB = 7
-    SIZE = 8
+    SONG_STATE = 8
+    SONG_BEAT = 9
+    SONG_BAR = 10
+    SIZE = 11

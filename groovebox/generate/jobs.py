@@ -1,19 +1,25 @@
-"""Generation jobs: each runs in its own worker process; progress and results come back as events.
+"""Generation jobs: they run in a pool of worker processes; progress and results come back as events.
 
-``JobManager`` lives on the daemon's control loop (its methods are called there only). A worker is a
-spawned process (a fresh interpreter: no inherited threads, locks or JACK client) running ``_work``; it
-lowers its own priority (``nice``), generates each option with ``produce.generate_option``, stores it (in
+``JobManager`` lives on the daemon's control loop (its methods are called there only). Its workers are
+spawned processes (fresh interpreters: no inherited threads, locks or JACK client) running ``_serve``; each
+takes one job at a time from its inbox, generates each option with ``produce.generate_option``, stores it (in
 the loop library of ``library_dir`` when given: the daemon's case; else as a file plus its JSON record in the
-output folder) and reports through a multiprocessing queue. One reader thread per
-manager turns queue items into ``JobEvent``s on the control loop (``call_soon_threadsafe``).
+output folder) and reports through a multiprocessing queue. One reader thread per manager turns queue
+items into ``JobEvent``s on the control loop (``call_soon_threadsafe``).
 
 Decisions:
+- The workers are started when ``run`` starts (the daemon's start-up), not per job, and live until it
+  ends: starting a process means a fork of the daemon (a long GIL hold the audio callback would feel) and
+  a second of imports (numpy, scipy, FluidSynth), which is not what should happen on stage while pads
+  play. Right after the start, before those imports, the manager moves them to SCHED_IDLE (plus ``nice``):
+  on a 2-core Pi a busy worker at normal priority delays the audio callback's wake-up by milliseconds.
+  They start with one BLAS/OpenMP thread (idle BLAS threads spin on every core).
 - At most ``workers`` jobs run at once; the rest wait in submission order (state "queued").
-- Cancel sets the job's event (Lyria capture checks it every 0.1 s; the offline generator between
-  options); a worker that has not exited 3 s later is terminated. Options finished before the cancel stay
-  on disk and in the job's results.
-- A worker that dies without a final word (killed, out of memory) fails its job with "the generator
-  stopped unexpectedly (exit code N)".
+- Cancel sets the worker's event (Lyria capture checks it every 0.1 s; the offline generator between
+  options); a worker that has not finished the job 3 s later is terminated and replaced. Options finished
+  before the cancel stay stored and in the job's results.
+- A worker that dies (killed, out of memory) fails its job with "the generator stopped unexpectedly
+  (exit code N)" and is replaced.
 - Events: ``queued``, ``progress`` (stage, percent over the whole job), ``option`` (one finished option's
   record), then exactly one of ``done``, ``failed`` (error message), ``cancelled``.
 """
@@ -21,11 +27,11 @@ Decisions:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import multiprocessing
 import os
-import queue
 import threading
 import time
 from collections import deque
@@ -67,15 +73,70 @@ class Job:
     percent: float = 0.0
     results: list[dict] = field(default_factory=list)
     error: str = ""
-    process: multiprocessing.process.BaseProcess | None = None
-    cancel: object = None
+    worker: _Worker | None = None
     cancel_at_s: float | None = None
+
+    @property
+    def process(self) -> multiprocessing.process.BaseProcess | None:
+        return self.worker.process if self.worker is not None else None
 
     def summary(self) -> dict:
         """JSON-ready state (for the API and WebSocket)."""
         return {"job_id": self.job_id, "state": self.state, "stage": self.stage, "percent": self.percent,
                 "options": self.request.options, "prompt": self.request.prompt, "results": list(self.results),
                 "error": self.error}
+
+
+_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+@contextlib.contextmanager
+def _single_threaded_maths():
+    """Start children with one BLAS/OpenMP thread: idle BLAS threads spin on every core, the audio's too."""
+    saved = {name: os.environ.get(name) for name in _THREAD_VARIABLES}
+    os.environ.update(dict.fromkeys(_THREAD_VARIABLES, "1"))
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _background_priority(pid: int, nice: int) -> None:
+    """SCHED_IDLE (runs only on otherwise idle CPU time, preempted at once by the audio) plus ``nice``."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, pid, nice)
+        os.sched_setscheduler(pid, os.SCHED_IDLE, os.sched_param(0))
+    except (OSError, AttributeError) as error:
+        log.info("generation worker %d keeps its priority: %s", pid, error)
+
+
+class _Worker:
+    """One long-lived worker process, its inbox and its cancel flag."""
+
+    def __init__(self, manager: JobManager, number: int) -> None:
+        self.inbox = _CONTEXT.Queue()
+        self.cancel = _CONTEXT.Event()
+        self.job: Job | None = None
+        self.process = _CONTEXT.Process(
+            target=_serve, name=f"generate-worker-{number}", daemon=True,
+            args=(self.inbox, manager._queue, self.cancel, str(manager.output_dir), manager.config,
+                  str(manager.library_dir) if manager.library_dir else None))
+        with _single_threaded_maths():
+            self.process.start()
+        _background_priority(self.process.pid, manager.nice)
+
+    def take(self, job: Job) -> None:
+        self.cancel.clear()
+        self.job = job
+        job.worker = self
+        self.inbox.put((job.job_id, job.request.model_dump_json()))
+
+    def stop(self) -> None:
+        self.inbox.put(None)
 
 
 class JobManager:
@@ -91,6 +152,8 @@ class JobManager:
         self.jobs: dict[str, Job] = {}
         self.listeners: list[Callable[[JobEvent], None]] = []
         self._waiting: deque[str] = deque()
+        self._pool: list[_Worker] = []
+        self._spawned = itertools.count(1)
         self._ids = (f"{int(time.time()):x}{n:03d}" for n in itertools.count())
         self._queue = _CONTEXT.Queue()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -115,15 +178,23 @@ class JobManager:
             self._waiting.remove(job_id)
             self._finish(job, "cancelled")
         else:
-            job.cancel.set()
+            job.worker.cancel.set()
             job.cancel_at_s = time.monotonic()
         return True
 
+    def start_workers(self) -> None:
+        """Start the worker processes now (the daemon does this before it opens the audio stream, so the
+        fork is not heard); ``run`` starts any that are missing."""
+        while len(self._pool) < self.workers:
+            self._pool.append(_Worker(self, next(self._spawned)))
+
     async def run(self, stop: asyncio.Event) -> None:
-        """Receive worker events until ``stop``; then cancel what is still running."""
+        """Receive the workers' events until ``stop``; then cancel what is still running."""
         self._loop = asyncio.get_running_loop()
         self._reader = threading.Thread(target=self._read, name="generate-jobs", daemon=True)
         self._reader.start()
+        self.start_workers()
+        self._start_waiting()
         try:
             while not stop.is_set():
                 self._reap()
@@ -136,18 +207,15 @@ class JobManager:
 
     # ------------------------------------------------------------------ internals
     def _start_waiting(self) -> None:
-        running = sum(job.state == "running" for job in self.jobs.values())
-        while self._waiting and running < self.workers:
-            job = self.jobs[self._waiting.popleft()]
-            job.cancel = _CONTEXT.Event()
-            job.process = _CONTEXT.Process(
-                target=_work, name=f"generate-{job.job_id}", daemon=True,
-                args=(job.job_id, job.request.model_dump_json(), str(self.output_dir), self.config, self.nice,
-                      self._queue, job.cancel, str(self.library_dir) if self.library_dir else None))
-            job.process.start()
-            job.state = "running"
-            running += 1
-            self._emit(JobEvent(job.job_id, "started"))
+        """Hand waiting jobs to idle workers (none before ``run`` has started the pool)."""
+        for worker in self._pool:
+            if not self._waiting:
+                return
+            if worker.job is None and worker.process.is_alive():
+                job = self.jobs[self._waiting.popleft()]
+                worker.take(job)
+                job.state = "running"
+                self._emit(JobEvent(job.job_id, "started"))
 
     def _read(self) -> None:
         """Reader thread: queue items -> control loop."""
@@ -174,23 +242,27 @@ class JobManager:
             self._finish(job, kind, payload or "")
 
     def _reap(self) -> None:
-        """Fail jobs whose worker died silently; terminate cancelled workers past their grace time."""
-        for job in list(self.jobs.values()):
-            if job.state != "running" or job.process is None:
-                continue
-            if job.cancel_at_s is not None and time.monotonic() - job.cancel_at_s > _CANCEL_GRACE_S:
-                job.process.terminate()
-                job.process.join(1.0)
+        """Replace dead workers (failing their job); terminate workers whose cancel is past its grace time."""
+        for index, worker in enumerate(self._pool):
+            job = worker.job
+            if job is not None and job.cancel_at_s is not None \
+                    and time.monotonic() - job.cancel_at_s > _CANCEL_GRACE_S:
+                worker.process.terminate()
+                worker.process.join(1.0)
+                self._pool[index] = _Worker(self, next(self._spawned))
                 self._finish(job, "cancelled")
-            elif not job.process.is_alive() and job.process.exitcode not in (0, None):
-                self._finish(job, "failed", f"the generator stopped unexpectedly (exit code {job.process.exitcode})")
+            elif not worker.process.is_alive():
+                code = worker.process.exitcode
+                self._pool[index] = _Worker(self, next(self._spawned))
+                if job is not None:
+                    self._finish(job, "failed", f"the generator stopped unexpectedly (exit code {code})")
 
     def _finish(self, job: Job, state: str, error: str = "") -> None:
         job.state, job.error = state, error
         if state == "done":
             job.percent = 100.0
-        if job.process is not None:
-            job.process.join(0.1)
+        if job.worker is not None and job.worker.job is job:
+            job.worker.job = None
         self._emit(JobEvent(job.job_id, state, error=error))
         self._start_waiting()
 
@@ -202,29 +274,35 @@ class JobManager:
                 log.exception("job event listener failed")
 
     async def _shutdown(self) -> None:
-        for job in self.jobs.values():
-            if job.state == "running":
-                job.cancel.set()
+        for worker in self._pool:
+            worker.cancel.set()
+            worker.stop()
         deadline = time.monotonic() + _CANCEL_GRACE_S
-        for job in self.jobs.values():
-            if job.process is not None and job.process.is_alive():
-                await asyncio.to_thread(job.process.join, max(0.0, deadline - time.monotonic()))
-                if job.process.is_alive():
-                    job.process.terminate()
+        for worker in self._pool:
+            await asyncio.to_thread(worker.process.join, max(0.0, deadline - time.monotonic()))
+            if worker.process.is_alive():
+                worker.process.terminate()
+        self._pool.clear()
         self._queue.put(None)
         if self._reader is not None:
             await asyncio.to_thread(self._reader.join, 2.0)
 
 
 # ---------------------------------------------------------------------- worker process
-def _work(job_id: str, request_json: str, output_dir: str, config: GeneratorConfig, nice: int,
+def _serve(inbox, events, cancel, output_dir: str, config: GeneratorConfig, library_dir: str | None) -> None:
+    """Worker entry point (a spawned process): run the jobs from ``inbox`` one by one until None arrives."""
+    logging.basicConfig(level=logging.WARNING, format="generate worker: %(levelname)s %(message)s")
+    from groovebox.generate import metrics  # noqa: F401  (import the heavy modules now, not in the first job)
+    from groovebox.generate.offline import render_offline  # noqa: F401
+
+    while (item := inbox.get()) is not None:
+        job_id, request_json = item
+        _work(job_id, request_json, output_dir, config, events, cancel, library_dir)
+
+
+def _work(job_id: str, request_json: str, output_dir: str, config: GeneratorConfig,
           events: multiprocessing.Queue, cancel, library_dir: str | None = None) -> None:
-    """Worker entry point (a spawned process): generate every option, report, exit."""
-    logging.basicConfig(level=logging.WARNING, format=f"generate {job_id}: %(levelname)s %(message)s")
-    try:
-        os.nice(nice)
-    except OSError:
-        pass
+    """One job in a worker: generate every option, report each, then the final word."""
     request = GenerationRequest.model_validate_json(request_json)
     folder = Path(output_dir)
     try:

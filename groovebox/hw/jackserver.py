@@ -69,11 +69,13 @@ class DummyJackServer:
 
     def __init__(
         self, name: str | None = None, sample_rate: int = 48000, block_frames: int = 256, *, synchronous: bool = True,
+        realtime: bool = False,
     ) -> None:
         self.name = name or f"groovebox-test-{os.getpid()}-{next(_server_numbers)}"
         self.sample_rate = sample_rate
         self.block_frames = block_frames
         self.synchronous = synchronous
+        self.realtime = realtime      # SCHED_FIFO threads (server and clients), as on a performer's machine
         self.env = {"JACK_DEFAULT_SERVER": self.name, "JACK_NO_START_SERVER": "1"}
         self._process: subprocess.Popen | None = None
         self._log_lines: collections.deque[str] = collections.deque(maxlen=200)
@@ -99,7 +101,7 @@ class DummyJackServer:
         """
         sync = ["-S"] if self.synchronous else []
         jackd = [
-            "jackd", "-n", self.name, "--no-realtime", *sync, "-d", "dummy",
+            "jackd", "-n", self.name, "--realtime" if self.realtime else "--no-realtime", *sync, "-d", "dummy",
             "-r", str(self.sample_rate), "-p", str(self.block_frames), "-C", "2", "-P", "2",
         ]
         if shutil.which("setpriv"):

@@ -31,12 +31,12 @@ def _lyria_config(fake, engine: str = "lyria") -> GeneratorConfig:
 def test_a_lyria_job_writes_an_exact_seamless_loop_with_its_record(fake_lyria, tmp_path, monkeypatch):
     monkeypatch.setenv("GEMINI_API_KEY", secret_key("job"))
     manager = JobManager(tmp_path, _lyria_config(fake_lyria, engine="auto"))
-    job = _run_job(manager, GenerationRequest(prompt="minimal techno", bpm=92, bars=2, seed=11))
+    job = _run_job(manager, GenerationRequest(prompt="minimal techno", bpm=92, bars=4, seed=11))
     assert job.state == "done", job.error
     record = job.results[0]
     audio, _ = soundfile.read(record["path"], dtype="float32")
     assert record["engine"] == "lyria" and record["seed"] == 11
-    assert audio.shape == (round(2 * 4 * 60 / 92 * 48000), 2) == (record["frames"], 2)
+    assert audio.shape == (round(4 * 4 * 60 / 92 * 48000), 2) == (record["frames"], 2)
     assert record["metrics"]["seam_db"] <= 3.0 and record["metrics"]["peak_dbfs"] <= -1.0
     assert abs(record["metrics"]["loudness_lufs"] + 16.0) <= 1.0
 

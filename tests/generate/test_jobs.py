@@ -75,7 +75,7 @@ def test_jobs_queue_behind_the_worker_limit_and_a_queued_job_can_be_cancelled(tm
     async def main():
         first = manager.submit(GenerationRequest(prompt="techno", bars=1, seed=1))
         second = manager.submit(GenerationRequest(prompt="techno", bars=1, seed=2))
-        assert (first.state, second.state) == ("running", "queued")
+        assert (first.state, second.state) == ("queued", "queued")     # the pool starts with run()
         assert manager.cancel(second.job_id) and not manager.cancel(second.job_id)
         events = await _collect(manager, lambda ev: _final(ev, first.job_id))
         return first, second, events
@@ -153,3 +153,23 @@ def test_with_a_library_the_options_become_library_loops(tmp_path):
         assert stored[0].generation_config["prompt"] == "rolling techno drums"
         assert library.path(stored[0].loop_id).is_file()
     assert not (tmp_path / "generated").exists() or not list((tmp_path / "generated").iterdir())
+
+
+def test_one_worker_process_serves_job_after_job_and_a_dead_one_is_replaced(tmp_path):
+    manager = JobManager(tmp_path, OFFLINE, workers=1)
+    jobs, pids = [], []
+
+    def on_event(event):
+        if event.kind == "started":
+            pids.append(manager.jobs[event.job_id].process.pid)
+        if event.kind == "done" and len(jobs) < 3:
+            jobs.append(manager.submit(GenerationRequest(prompt="house", bars=1, seed=len(jobs))))
+
+    async def main():
+        return await _collect(manager, lambda ev: len(jobs) == 3 and _final(ev, jobs[2].job_id), act=on_event,
+                              start=lambda: jobs.append(manager.submit(GenerationRequest(prompt="house", bars=1))))
+
+    asyncio.run(main())
+    assert [job.state for job in jobs] == ["done"] * 3
+    assert len(set(pids)) == 1                                   # no process per job
+    assert os.getpriority(os.PRIO_PROCESS, os.getpid()) < 10 and manager._pool == []
