@@ -350,7 +350,7 @@ def _add_bench(commands) -> None:
     soak.add_argument("--json", action="store_true")
     soak.set_defaults(handler=_bench_soak)
     gen = kinds.add_parser("generate", help="time the offline generator (4-bar loops at 120 BPM)")
-    gen.add_argument("--runs", type=int, default=11)
+    gen.add_argument("--runs", type=int, default=24)
     gen.add_argument("--json", action="store_true")
     gen.set_defaults(handler=_bench_generate)
     song = kinds.add_parser("render", help="export a generated multi-track song to WAV; report the real-time factor")
