@@ -22,12 +22,20 @@ import uvicorn
 
 from groovebox.config import Settings, default_data_dir
 from groovebox.control.autosave import SESSION_FILE, Autosaver, restore_session
-from groovebox.control.editor import AssignPad, Change, EditError, Editor, Origin, library_loop_info
+from groovebox.control.editor import (
+    AssignPad,
+    Change,
+    EditError,
+    Editor,
+    Origin,
+    library_loop_info,
+)
 from groovebox.control.livepad import LivePad
 from groovebox.control.projects import ProjectStore
 from groovebox.control.session import Session, SessionInfo
+from groovebox.control.stretcher import Stretcher
 from groovebox.controllers import ControllerManager, default_profile_dir, load_profiles
-from groovebox.engine import Engine
+from groovebox.engine import Engine, Status
 from groovebox.engine import commands as c
 from groovebox.generate.apikey import ApiKeyError, load_api_key
 from groovebox.generate.jobs import JobManager
@@ -35,8 +43,9 @@ from groovebox.generate.live import LiveOptions, LiveStreamProcess
 from groovebox.generate.lyria import LyriaEndpoint
 from groovebox.generate.produce import GeneratorConfig
 from groovebox.hw import AudioBackend, open_audio
-from groovebox.library.store import Library, LibraryError
 from groovebox.hw.midi_bridge import MidiBridge, MidiBridgeError
+from groovebox.library.store import Library, LibraryError
+from groovebox.library.stretch import StretchCache
 from groovebox.project.compile import CompiledProject, compile_project, session_commands
 from groovebox.project.model import Project, load_project, quantize_from_text
 from groovebox.sync import MidiClockIn, MidiClockOut
@@ -81,8 +90,11 @@ class Daemon:
                              tempo_bpm=compiled.tempo_bpm, beats_per_bar=compiled.beats_per_bar,
                              pads=settings.engine.pads, ceiling_db=settings.engine.limiter_ceiling_db,
                              master_volume=compiled.master_volume)
+        self.stretcher = Stretcher(self.engine.post, StretchCache(self.data_dir / "cache" / "stretch"),
+                                   tempo_bpm=compiled.tempo_bpm, beat_now=lambda: float(self.engine.status[Status.BEAT]),
+                                   beats_per_bar=compiled.beats_per_bar, sample_rate=settings.audio.sample_rate)
         for command in session_commands(compiled, settings.engine.metronome_volume):
-            self.engine.post(command)
+            self.stretcher.post(command)
         self.editor = self._build_editor(compiled)
         generate = settings.generate
         self.generator = JobManager(self.data_dir / "generated", GeneratorConfig.from_settings(generate),
@@ -116,7 +128,7 @@ class Daemon:
         restored = self.restored
         origin = restored.origin if restored else Origin(project_file=self.options.project_file)
         saved = {"saved": restored.saved} if restored else {}
-        editor = Editor(self.project, self.engine.post, library_dir=self.data_dir / "library",
+        editor = Editor(self.project, self.stretcher.post, library_dir=self.data_dir / "library",
                         loop_info=library_loop_info(self.data_dir), origin=origin, pad_count=len(self.engine.pads),
                         sample_rate=self.settings.audio.sample_rate,
                         metronome_volume=self.settings.engine.metronome_volume,
@@ -155,10 +167,12 @@ class Daemon:
         """Run until ``stop`` is set: audio, the session loop and (optionally) the web server."""
         self.generator.start_workers()               # forks before the audio starts
         session = self.start_audio()
+        session.event_listeners.append(self.stretcher.on_event)     # tap tempo, Link, MIDI clock in
         self.start_controllers(asyncio.get_running_loop())
         self.start_live_pad()
         tasks = [asyncio.create_task(session.run(stop), name="session"),
                  asyncio.create_task(self.generator.run(stop), name="generate"),
+                 asyncio.create_task(self.stretcher.run(stop), name="stretch"),
                  asyncio.create_task(Autosaver(self.editor, self.data_dir / SESSION_FILE).run(stop), name="autosave")]
         if self.controllers is not None:
             clock = MidiClockOut(session, self._midi, self._clock_outputs)

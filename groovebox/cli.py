@@ -179,7 +179,12 @@ def _generate(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
     from groovebox.config import load_settings
-    from groovebox.generate.produce import GenerationError, GeneratorConfig, generate_option, write_loop
+    from groovebox.generate.produce import (
+        GenerationError,
+        GeneratorConfig,
+        generate_option,
+        write_loop,
+    )
 
     settings = load_settings(args.config)
     _configure_logging("warning")

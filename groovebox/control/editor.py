@@ -68,7 +68,12 @@ from groovebox.control.projects import (
 from groovebox.engine import commands as c
 from groovebox.library.decode import AudioFileError, load_audio
 from groovebox.library.store import Library, LibraryError
-from groovebox.project.compile import clip_audio_file, pad_audio_file, pad_load, song_command
+from groovebox.project.compile import (
+    clip_audio_file,
+    pad_audio_file,
+    pad_load,
+    song_command,
+)
 from groovebox.project.model import (
     Clip,
     LaunchModeText,

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from groovebox.background import fsync_directory
 from groovebox.project.model import (
     Clip,
     Pad,
@@ -214,7 +215,7 @@ class ProjectStore:
             path.unlink()
         except FileNotFoundError:
             raise ProjectStoreError(f"no project {project_id!r}") from None
-        _fsync_directory(self.directory)
+        fsync_directory(self.directory)
 
     # ---- helpers ----------------------------------------------------------------------------------------
 
@@ -257,9 +258,3 @@ def project_uses_loop(project: Project, loop_id: str) -> bool:
     return any(item.loop_id == loop_id for item in [*project.pads, *clips])
 
 
-def _fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

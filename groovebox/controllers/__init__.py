@@ -2,7 +2,12 @@
 
 from groovebox.controllers.driver import PadDriver
 from groovebox.controllers.manager import ControllerManager, match_profile
-from groovebox.controllers.profile import Profile, ProfileError, default_profile_dir, load_profiles
+from groovebox.controllers.profile import (
+           Profile,
+           ProfileError,
+           default_profile_dir,
+           load_profiles,
+)
 
 __all__ = ["ControllerManager", "PadDriver", "Profile", "ProfileError", "default_profile_dir", "load_profiles",
            "match_profile"]

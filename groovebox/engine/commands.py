@@ -7,11 +7,9 @@ Frames are absolute engine frames (48 kHz sample clock since the engine started)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from enum import IntEnum
-
 import math
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from enum import IntEnum
 
 import numpy as np
 

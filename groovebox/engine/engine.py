@@ -29,7 +29,7 @@ from itertools import count
 import numpy as np
 
 from groovebox.engine import commands as c
-from groovebox.engine.commands import LaunchMode, Quantize, QUANTIZE_BEATS
+from groovebox.engine.commands import QUANTIZE_BEATS, LaunchMode, Quantize
 from groovebox.engine.events import (
     BufferReleased,
     PadState,

@@ -27,11 +27,9 @@ Decisions:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import logging
 import multiprocessing
-import os
 import threading
 import time
 from collections import deque
@@ -39,8 +37,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from groovebox.generate.produce import (GenerationError, GeneratorConfig, add_to_library, generate_option,
-                                        write_loop)
+from groovebox.background import start_in_background
+from groovebox.generate.produce import (
+    GenerationError,
+    GeneratorConfig,
+    add_to_library,
+    generate_option,
+    write_loop,
+)
 from groovebox.generate.request import GenerationRequest
 
 __all__ = ["JobManager", "JobEvent", "Job", "FINAL_STATES"]
@@ -87,33 +91,6 @@ class Job:
                 "error": self.error}
 
 
-_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-
-
-@contextlib.contextmanager
-def _single_threaded_maths():
-    """Start children with one BLAS/OpenMP thread: idle BLAS threads spin on every core, the audio's too."""
-    saved = {name: os.environ.get(name) for name in _THREAD_VARIABLES}
-    os.environ.update(dict.fromkeys(_THREAD_VARIABLES, "1"))
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
-def _background_priority(pid: int, nice: int) -> None:
-    """SCHED_IDLE (runs only on otherwise idle CPU time, preempted at once by the audio) plus ``nice``."""
-    try:
-        os.setpriority(os.PRIO_PROCESS, pid, nice)
-        os.sched_setscheduler(pid, os.SCHED_IDLE, os.sched_param(0))
-    except (OSError, AttributeError) as error:
-        log.info("generation worker %d keeps its priority: %s", pid, error)
-
-
 class _Worker:
     """One long-lived worker process, its inbox and its cancel flag."""
 
@@ -125,9 +102,7 @@ class _Worker:
             target=_serve, name=f"generate-worker-{number}", daemon=True,
             args=(self.inbox, manager._queue, self.cancel, str(manager.output_dir), manager.config,
                   str(manager.library_dir) if manager.library_dir else None))
-        with _single_threaded_maths():
-            self.process.start()
-        _background_priority(self.process.pid, manager.nice)
+        start_in_background(self.process, manager.nice)
 
     def take(self, job: Job) -> None:
         self.cancel.clear()

@@ -52,7 +52,6 @@ from multiprocessing import resource_tracker, shared_memory
 
 import numpy as np
 from google.genai import types
-from scipy import signal
 
 from groovebox.engine.stream import Header, new_header, ring_slice, ring_write
 from groovebox.generate import loopcut
@@ -66,6 +65,7 @@ from groovebox.generate.lyria import (
     LyriaUnavailable,
     RetryPolicy,
     generation_config,
+    to_48k,
     weighted_prompts,
 )
 from groovebox.generate.request import GenerationRequest
@@ -352,7 +352,7 @@ class _Producer:
                 self.connection = chunk.connection
                 self._send({"kind": "connected", "connection": chunk.connection})
                 self._new_epoch(self._bars_frames(self.options.settle_bars), "connected")
-            audio = _to_48k(chunk.audio, chunk.sample_rate)
+            audio = to_48k(chunk.audio, chunk.sample_rate)
             self.chunk_frames = len(audio)
             await self._write(audio)
 
@@ -502,11 +502,3 @@ class _Producer:
             else "unavailable" if isinstance(error, LyriaUnavailable) else "failed"
         self._send({"kind": "error", "error": kind, "fatal": True, "message": redact(error.message, self.spec.api_key)})
 
-
-def _to_48k(audio: np.ndarray, rate: int) -> np.ndarray:
-    """Chunks at another rate are resampled one by one (Lyria sends 48 kHz; this only keeps a stream going)."""
-    if rate == SAMPLE_RATE:
-        return audio
-    divisor = math.gcd(SAMPLE_RATE, rate)
-    resampled = signal.resample_poly(audio, SAMPLE_RATE // divisor, rate // divisor, axis=0)
-    return np.ascontiguousarray(resampled, dtype=np.float32)

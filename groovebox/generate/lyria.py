@@ -75,6 +75,7 @@ __all__ = [
     "capture_loop",
     "capture_loop_sync",
     "decode_audio_chunk",
+    "to_48k",
     "generation_config",
     "weighted_prompts",
 ]
@@ -676,7 +677,7 @@ async def _record(stream: LyriaStream, needed_frames: int, settle_frames: int, r
         frames_48k = frames * SAMPLE_RATE / rate
         done = min(1.0, frames_48k / needed_frames)
         report("settling" if frames_48k < settle_frames else "recording", 5.0 + 85.0 * done)
-    return _to_48k(np.concatenate(parts), rate)
+    return to_48k(np.concatenate(parts), rate)
 
 
 async def _read(stream: LyriaStream, cancel: CancelFlag | None) -> StreamChunk:
@@ -692,7 +693,8 @@ async def _read(stream: LyriaStream, cancel: CancelFlag | None) -> StreamChunk:
             continue
 
 
-def _to_48k(audio: np.ndarray, rate: int) -> np.ndarray:
+def to_48k(audio: np.ndarray, rate: int) -> np.ndarray:
+    """``audio`` at ``rate`` resampled to 48 kHz (polyphase); unchanged when it already is."""
     if rate == SAMPLE_RATE:
         return audio
     divisor = math.gcd(SAMPLE_RATE, rate)

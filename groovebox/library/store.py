@@ -49,6 +49,7 @@ import soundfile as sf
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 
+from groovebox.background import fsync_directory
 from groovebox.generate.request import Scale
 from groovebox.library import analysis
 from groovebox.library.analysis import CATEGORIES, Category
@@ -449,15 +450,9 @@ def _write_flac_atomically(target: Path, samples: np.ndarray) -> None:
         if isinstance(error, (OSError, sf.SoundFileError)):
             raise LibraryError(f"cannot write {target.name}: {error}") from None
         raise
-    _fsync_directory(target.parent)
+    fsync_directory(target.parent)
 
 
-def _fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _peak_pairs(peaks: np.ndarray) -> tuple[tuple[float, float], ...]:

@@ -19,7 +19,12 @@ from groovebox.project.model import (
     resolve_audio_path,
     save_project,
 )
-from groovebox.project.performance import PadAction, Performance, PerformanceError, read_performance
+from groovebox.project.performance import (
+    PadAction,
+    Performance,
+    PerformanceError,
+    read_performance,
+)
 
 __all__ = [
     "Clip",

@@ -30,7 +30,12 @@ from groovebox.engine import commands as c
 from groovebox.engine.engine import DECLICK_FRAMES
 from groovebox.engine.offline import OfflineRenderer
 from groovebox.engine.pad import NOT_DUE
-from groovebox.project.compile import CompiledProject, compile_project, session_commands, song_end_beat
+from groovebox.project.compile import (
+    CompiledProject,
+    compile_project,
+    session_commands,
+    song_end_beat,
+)
 from groovebox.project.model import Project
 from groovebox.project.performance import PadAction
 from groovebox.transport.clock import TempoClock

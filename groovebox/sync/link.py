@@ -26,7 +26,7 @@ class LinkSync:
     """Joins the Link session and keeps the engine's tempo and bar phase on it."""
 
     def __init__(self, session: Session) -> None:
-        import aalink    # imported here: optional at run time, and only when Link is the clock source
+        import aalink  # imported here: optional at run time, and only when Link is the clock source
 
         self.session = session
         self.link = aalink.Link(session.tempo_bpm)

@@ -3,7 +3,6 @@ google-genai client (the fake's certificate reaches the workers through SSL_CERT
 
 import asyncio
 
-import pytest
 import soundfile
 from lyria_fixtures import fake_lyria_fixture, secret_key  # noqa: F401  (fixture)
 from test_jobs import _collect, _final

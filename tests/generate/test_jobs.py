@@ -5,7 +5,6 @@ import json
 import os
 import signal
 
-import pytest
 import soundfile
 
 from groovebox.generate.jobs import JobManager
