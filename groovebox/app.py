@@ -39,12 +39,9 @@ from groovebox.engine import Engine, Status
 from groovebox.engine import commands as c
 from groovebox.generate.apikey import ApiKeyError, load_api_key
 from groovebox.generate.jobs import JobManager
-from groovebox.generate.live import LiveOptions, LiveStreamProcess
-from groovebox.generate.lyria import LyriaEndpoint
 from groovebox.generate.produce import GeneratorConfig
 from groovebox.hw import AudioBackend, open_audio
 from groovebox.hw.midi_bridge import MidiBridge, MidiBridgeError
-from groovebox.library.store import Library, LibraryError
 from groovebox.library.stretch import StretchCache
 from groovebox.project.compile import CompiledProject, compile_project, session_commands
 from groovebox.project.model import Project, load_project, quantize_from_text
@@ -242,6 +239,9 @@ class Daemon:
             self.session.reporters["live_pad"] = lambda: {"available": False, "state": "off",
                                                           "error": "no usable Gemini API key"}
             return
+        from groovebox.generate.live import LiveOptions, LiveStreamProcess   # google-genai: only with a key
+        from groovebox.generate.lyria import LyriaEndpoint
+
         endpoint = LyriaEndpoint(base_url=generate.lyria_base_url or None, api_version=generate.lyria_api_version,
                                  model=generate.lyria_model)
         start_stream = functools.partial(LiveStreamProcess, api_key=api_key, endpoint=endpoint,
@@ -262,6 +262,8 @@ class Daemon:
             asyncio.get_running_loop().create_task(self._store_capture(capture))
 
     async def _store_capture(self, capture) -> None:
+        from groovebox.library.store import Library, LibraryError
+
         def add() -> str:
             with Library(self.data_dir) as library:
                 return library.add(capture.audio, name=f"live capture {time.strftime('%H:%M:%S')}",

@@ -67,7 +67,6 @@ from groovebox.control.projects import (
 )
 from groovebox.engine import commands as c
 from groovebox.library.decode import AudioFileError, load_audio
-from groovebox.library.store import Library, LibraryError
 from groovebox.project.compile import (
     clip_audio_file,
     pad_audio_file,
@@ -146,10 +145,13 @@ class LoopInfo(NamedTuple):
 
 
 def library_loop_info(data_dir: Path) -> Callable[[str], LoopInfo | None]:
-    """A ``loop_info`` that looks loops up in the library of ``data_dir`` (opened on first use)."""
-    library: Library | None = None
+    """A ``loop_info`` that looks loops up in the library of ``data_dir`` (opened, and its analysis stack
+    imported, on first use: the daemon starts without scipy)."""
+    library = None
 
     def loop_info(loop_id: str) -> LoopInfo | None:
+        from groovebox.library.store import Library, LibraryError
+
         nonlocal library
         try:
             library = library or Library(data_dir)

@@ -9,25 +9,20 @@ No threads and no hardware: the control loop and worker processes call these fun
     library.delete(record.loop_id, referenced_by=projects_using)
 """
 
-from groovebox.library.decode import AudioFileError, load_audio
-from groovebox.library.importer import MAX_IMPORT_BYTES, MAX_IMPORT_SECONDS, import_file
-from groovebox.library.store import (
-    Library,
-    LibraryError,
-    LoopInUse,
-    LoopNotFound,
-    LoopRecord,
-)
+import importlib
 
-__all__ = [
-    "AudioFileError",
-    "load_audio",
-    "Library",
-    "LibraryError",
-    "LoopInUse",
-    "LoopNotFound",
-    "LoopRecord",
-    "import_file",
-    "MAX_IMPORT_BYTES",
-    "MAX_IMPORT_SECONDS",
-]
+# Names resolve on first use (PEP 562): the daemon imports ``groovebox.library.decode`` at start-up and must
+# not pay for the analysis stack (scipy, pyloudnorm) until an import or a capture needs it.
+_EXPORTS = {
+    "AudioFileError": "decode", "load_audio": "decode",
+    "Library": "store", "LibraryError": "store", "LoopInUse": "store", "LoopNotFound": "store",
+    "LoopRecord": "store",
+    "import_file": "importer", "MAX_IMPORT_BYTES": "importer", "MAX_IMPORT_SECONDS": "importer",
+}
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'groovebox.library' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"groovebox.library.{_EXPORTS[name]}"), name)

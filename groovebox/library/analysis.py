@@ -44,13 +44,13 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Literal, get_args
 
 import numpy as np
 from scipy import ndimage
 
 from groovebox.generate import metrics
 from groovebox.generate.request import Scale
+from groovebox.library.store import CATEGORIES, Category
 
 __all__ = [
     "BARS",
@@ -70,8 +70,6 @@ __all__ = [
     "loudness_lufs",
 ]
 
-Category = Literal["drums", "bass", "synth", "keys", "vocals", "fx", "ambient", "other"]
-CATEGORIES: tuple[str, ...] = get_args(Category)
 
 BARS = (1, 2, 4, 8, 16)
 MIN_BPM, MAX_BPM = 70.0, 180.0

@@ -42,7 +42,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Literal, Self, get_args
 
 import numpy as np
 import soundfile as sf
@@ -51,8 +51,6 @@ from pydantic.alias_generators import to_camel
 
 from groovebox.background import fsync_directory
 from groovebox.generate.request import Scale
-from groovebox.library import analysis
-from groovebox.library.analysis import CATEGORIES, Category
 
 __all__ = [
     "SAMPLE_RATE",
@@ -66,6 +64,9 @@ __all__ = [
     "LoopNotFound",
     "LoopInUse",
 ]
+
+Category = Literal["drums", "bass", "synth", "keys", "vocals", "fx", "ambient", "other"]
+CATEGORIES: tuple[str, ...] = get_args(Category)
 
 SAMPLE_RATE = 48000
 SCHEMA_VERSION = 1
@@ -264,6 +265,8 @@ class Library:
         cost). ``peaks`` and ``loudness_lufs`` are computed when None (silence stays None). Raises
         ``LibraryError`` for bad metadata or audio; nothing is left behind on any failure.
         """
+        from groovebox.library import analysis     # scipy and pyloudnorm: only when a loop is added
+
         samples = _engine_audio(audio)
         loop_id = self._new_id()
         try:

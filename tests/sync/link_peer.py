@@ -17,7 +17,21 @@ def health(port: int) -> dict:
         return json.load(response)
 
 
+def wait_for_daemon(port: int, timeout_s: float = 30.0) -> None:
+    """The daemon's web server answers (it starts after the audio, the workers and the controllers)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            health(port)
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
 async def main(port: int) -> None:
+    wait_for_daemon(port)
     link = aalink.Link(100.0)
     link.quantum = 4
     link.enabled = True
