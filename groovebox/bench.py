@@ -127,7 +127,7 @@ def bench_soak(seconds: float = 60.0, block_frames: int = 256, generate: str = "
     if generate not in ("", "offline", "lyria", "both"):
         raise ValueError("--generate must be offline, lyria or both")
     with tempfile.TemporaryDirectory(prefix="groovebox-soak-") as tmp, \
-            DummyJackServer(block_frames=block_frames, realtime=_can_realtime()) as server, \
+            DummyJackServer(block_frames=block_frames, realtime=can_realtime()) as server, \
             _fake_lyria(generate) as lyria_url:
         server.apply_env()
         project_file = _write_soak_project(Path(tmp))
@@ -139,7 +139,7 @@ def bench_soak(seconds: float = 60.0, block_frames: int = 256, generate: str = "
         return {"seconds": seconds, "block_frames": block_frames, **result}
 
 
-def _can_realtime() -> bool:
+def can_realtime() -> bool:
     """Whether this process may use SCHED_FIFO (root, or an rtprio limit as audio users get on the Pi)."""
     try:
         os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))

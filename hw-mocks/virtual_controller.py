@@ -17,8 +17,8 @@ Stdin commands, one per line (``--json`` answers each with an "event" line):
     cc NUMBER VALUE     control change on the pad channel
     raw HEX...          bytes as they are, e.g. ``raw 90 24 7F`` or ``raw F0 7E 7F 06 01 F7``
     flood N             N random and malformed messages (truncated SysEx, unknown status bytes, lone data
-                        bytes, clock...), 64 per millisecond, then ``F0 7D 00 F7`` so a receiver's SysEx
-                        parser is back in step
+                        bytes, clock, notes and controllers on channels 2-16...), 64 per millisecond, then
+                        ``F0 7D 00 F7`` so a receiver's SysEx parser is back in step
     state               print the LED state and the remembered mode SysEx
     quit                close the ports and exit (so do EOF, SIGTERM and Ctrl-C)
 
@@ -488,12 +488,15 @@ class VirtualController:
         raise ValueError(f"unknown command {name!r} (press, release, cc, raw, flood, state, quit)")
 
     def flood(self, count: int) -> None:
-        """``count`` random messages, many malformed, 64 per millisecond (JACK's buffers stay within bounds)."""
+        """``count`` random messages, many malformed, 64 per millisecond (JACK's buffers stay within bounds).
+
+        Complete notes and controllers go out on channels 2-16: junk, not the device's own pad presses and
+        buttons on channel 1 (which would really stop or start pads)."""
         rng = random.Random()
         makers = [
-            lambda: [0x90 | rng.randrange(16), rng.randrange(128), rng.randrange(128)],
-            lambda: [0x80 | rng.randrange(16), rng.randrange(128), 0],
-            lambda: [0xB0 | rng.randrange(16), rng.randrange(128), rng.randrange(128)],
+            lambda: [0x90 | rng.randrange(1, 16), rng.randrange(128), rng.randrange(128)],
+            lambda: [0x80 | rng.randrange(1, 16), rng.randrange(128), 0],
+            lambda: [0xB0 | rng.randrange(1, 16), rng.randrange(128), rng.randrange(128)],
             lambda: [0xE0 | rng.randrange(16), rng.randrange(128), rng.randrange(128)],
             lambda: [0xC0 | rng.randrange(16), rng.randrange(128)],
             lambda: [rng.choice([0xF8, 0xFA, 0xFC, 0xFE, 0xF4, 0xF5, 0xF9, 0xFD, 0xF7])],
