@@ -51,6 +51,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
+from abc import ABC, abstractmethod
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -224,13 +225,15 @@ class EditContext:
 
 # ---------------------------------------------------------------------------------------------- edits
 
-class Edit:
-    """An undoable change: ``apply`` returns the new project (or raises ValueError/EditError)."""
+class Edit(ABC):
+    """An undoable change: ``apply`` returns the new project (or raises ValueError/EditError). Abstract: every
+    concrete edit below implements ``apply``."""
 
     name: ClassVar[str] = "edit"
 
+    @abstractmethod
     def apply(self, project: Project, context: EditContext) -> Project:
-        raise NotImplementedError
+        """The project after this edit."""
 
     @property
     def label(self) -> str:
