@@ -114,3 +114,12 @@ def daemon(jack_server, tmp_path):
 def daemon_factory(jack_server):
     """Factory: ``daemon_factory(tmp_path, midi_settings)`` -> (daemon, stop), for tests that set MIDI options."""
     return start_daemon
+
+
+def pytest_unconfigure(config):
+    """After the run, the interpreter must exit: if something (a queue feeder thread, a leaked non-daemon
+    thread) holds it for a minute, print every thread's stack and exit with an error instead of hanging CI."""
+    import faulthandler
+    import sys
+
+    faulthandler.dump_traceback_later(60, exit=True, file=sys.__stderr__)

@@ -79,6 +79,7 @@ class Stretcher:
         self._pending: set[tuple[str, float]] = set()
         self._last_bar = math.floor(beat_now() / beats_per_bar)
         self._inbox = _CONTEXT.Queue()
+        self._inbox.cancel_join_thread()   # audio still queued for a worker that died must not hang our exit
         self._results = _CONTEXT.Queue()
         self.process = _CONTEXT.Process(target=_serve, name="stretch-worker", daemon=True,
                                         args=(self._inbox, self._results, str(cache.cache_dir), cache.max_bytes,

@@ -96,6 +96,7 @@ class _Worker:
 
     def __init__(self, manager: JobManager, number: int) -> None:
         self.inbox = _CONTEXT.Queue()
+        self.inbox.cancel_join_thread()      # a request queued for a worker that died must not hang our exit
         self.cancel = _CONTEXT.Event()
         self.job: Job | None = None
         self.process = _CONTEXT.Process(

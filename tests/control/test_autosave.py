@@ -256,7 +256,7 @@ def test_sigkill_during_a_burst_of_edits_loses_at_most_2_s_and_corrupts_nothing(
 
     burst = run_script(script, data_dir, "burst", log_path)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90          # a start-up deadline only (a loaded 2-core machine is slow)
         while not (log_path.exists() and log_path.read_text().count("\n") >= 2):
             assert burst.poll() is None, burst.stderr.read().decode()
             assert time.monotonic() < deadline, "the burst did not start"

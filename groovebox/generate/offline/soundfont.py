@@ -25,7 +25,9 @@ Decisions:
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import io
 import logging
 import os
 import threading
@@ -85,7 +87,9 @@ def find_soundfont() -> Path | None:
 
 def _fluidsynth():
     try:
-        import fluidsynth
+        # pyfluidsynth prints where it found the library when $CI is set; stdout belongs to the CLI's --json.
+        with contextlib.redirect_stdout(io.StringIO()):
+            import fluidsynth
     except (ImportError, OSError) as error:
         _warn_once(f"pyfluidsynth/libfluidsynth unavailable ({error}); offline loops use numpy voices")
         return None
