@@ -20,6 +20,7 @@ from pathlib import Path
 
 import uvicorn
 
+from groovebox.background import idle_process_pool, warm_pool
 from groovebox.config import Settings, default_data_dir
 from groovebox.control.autosave import SESSION_FILE, Autosaver, restore_session
 from groovebox.control.editor import (
@@ -30,9 +31,10 @@ from groovebox.control.editor import (
     Origin,
     library_loop_info,
 )
+from groovebox.control.exports import Exports
 from groovebox.control.livepad import LivePad
 from groovebox.control.projects import ProjectStore
-from groovebox.control.session import Session, SessionInfo
+from groovebox.control.session import Session, SessionInfo, every
 from groovebox.control.stretcher import Stretcher
 from groovebox.controllers import ControllerManager, default_profile_dir, load_profiles
 from groovebox.engine import Engine, Status
@@ -48,6 +50,10 @@ from groovebox.project.model import Project, load_project, quantize_from_text
 from groovebox.sync import MidiClockIn, MidiClockOut
 from groovebox.sync.link import LinkSync
 from groovebox.web import create_app
+from groovebox.web.context import WebContext
+from groovebox.web.pairing import Pairing
+from groovebox.web.security import install_secret_filter
+from groovebox.web.uploads import sweep_uploads
 
 __all__ = ["Daemon", "DaemonOptions", "run_daemon"]
 
@@ -96,12 +102,18 @@ class Daemon:
         generate = settings.generate
         self.generator = JobManager(self.data_dir / "generated", GeneratorConfig.from_settings(generate),
                                     workers=generate.workers, nice=generate.worker_nice, library_dir=self.data_dir)
+        self.workers = idle_process_pool(1, generate.worker_nice)     # imports and exports
+        self.exports = Exports(self.data_dir, self.workers, settings.audio.sample_rate)
+        self.pairing = Pairing(self.data_dir / "tokens.json", pin_period_s=settings.web.pin_period_s,
+                               on_pin=self._show_pin)
         self.audio: AudioBackend | None = None
         self.session: Session | None = None
         self.controllers: ControllerManager | None = None
         self.live: LivePad | None = None          # the live Lyria pad; None without a Gemini key
         self._midi: MidiBridge | None = None
         self._extra_clock_ports: dict[str, object] = {}
+        self._api_key: str | None = None
+        self.current_pin = ""
 
     def _load_project(self) -> tuple[Project, CompiledProject]:
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -163,6 +175,7 @@ class Daemon:
     async def serve(self, stop: asyncio.Event) -> None:
         """Run until ``stop`` is set: audio, the session loop and (optionally) the web server."""
         self.generator.start_workers()               # forks before the audio starts
+        warm_pool(self.workers, 1)
         session = self.start_audio()
         session.event_listeners.append(self.stretcher.on_event)     # tap tempo, Link, MIDI clock in
         self.start_controllers(asyncio.get_running_loop())
@@ -178,11 +191,14 @@ class Daemon:
             tasks.append(asyncio.create_task(LinkSync(session).run(stop), name="link"))
         if self.live is not None:
             tasks.append(asyncio.create_task(self.live.run(stop), name="live-pad"))
+        tasks.append(asyncio.create_task(self.exports.run(stop), name="exports"))
         server = None
         if self.options.serve_web:
-            server = _Server(uvicorn.Config(create_app(session), host=self.settings.web.host,
+            server = _Server(uvicorn.Config(create_app(self.web_context()), host=self.settings.web.host,
                                             port=self.settings.web.port, log_level="warning", lifespan="off"))
+            install_secret_filter([self._api_key] if self._api_key else [])     # after uvicorn set up logging
             tasks.append(asyncio.create_task(server.serve(), name="web"))
+            tasks.append(asyncio.create_task(every(1.0, stop, self.pairing.pin), name="pairing-pin"))
         gc.freeze()
         try:
             await _wait_first(stop, tasks)
@@ -194,6 +210,19 @@ class Daemon:
             self.close()
         if server is not None and not server.started:
             raise OSError(f"web server could not listen on {self.settings.web.host}:{self.settings.web.port}")
+
+    def web_context(self) -> WebContext:
+        """What the HTTP API and the WebSocket reach (after ``start_audio`` and ``start_live_pad``)."""
+        sweep_uploads(self.data_dir / "uploads")
+        secrets = [self._api_key] if self._api_key else []
+        return WebContext(settings=self.settings, data_dir=self.data_dir, session=self.session, editor=self.editor,
+                          projects=self.projects, generator=self.generator, live=self.live, pairing=self.pairing,
+                          workers=self.workers, exports=self.exports, secrets=secrets)
+
+    def _show_pin(self, pin: str) -> None:
+        """A new pairing PIN: the log shows it (the OLED too, once there is one)."""
+        self.current_pin = pin
+        log.warning("pairing PIN for the phone page: %s (valid for %.0f s)", pin, self.settings.web.pin_period_s)
 
     def _clock_outputs(self) -> list:
         """Controllers that want clock, plus the configured extra ports (opened once, kept while present)."""
@@ -235,6 +264,7 @@ class Daemon:
             log.warning("live pad disabled: %s", exc)
             self.session.info.warnings.append(f"live pad disabled: {exc}")
             api_key = None
+        self._api_key = api_key
         if not api_key:
             self.session.reporters["live_pad"] = lambda: {"available": False, "state": "off",
                                                           "error": "no usable Gemini API key"}
@@ -264,16 +294,13 @@ class Daemon:
     async def _store_capture(self, capture) -> None:
         from groovebox.library.store import Library, LibraryError
 
-        def add() -> str:
+        try:       # FLAC encoding and analysis in the idle worker pool, not in the daemon
             with Library(self.data_dir) as library:
-                return library.add(capture.audio, name=f"live capture {time.strftime('%H:%M:%S')}",
-                                   source="generated", tags=("live",), bpm=capture.native_bpm,
-                                   bars=capture.bars).loop_id
-
-        try:
-            loop_id = await asyncio.to_thread(add)       # FLAC encoding and analysis off the control loop
-            self.editor.apply(AssignPad(pad_index=capture.into_pad, loop_id=loop_id, native_bpm=capture.native_bpm,
-                                        pad_name="live capture"))
+                record = await asyncio.wrap_future(self.workers.submit(
+                    library.add, capture.audio, name=f"live capture {time.strftime('%H:%M:%S')}",
+                    source="generated", tags=("live",), bpm=capture.native_bpm, bars=capture.bars))
+            self.editor.apply(AssignPad(pad_index=capture.into_pad, loop_id=record.loop_id,
+                                        native_bpm=capture.native_bpm, pad_name="live capture"))
         except (LibraryError, EditError, OSError) as exc:
             log.warning("live capture into pad %d kept in memory only: %s", capture.into_pad, exc)
 
@@ -292,6 +319,8 @@ class Daemon:
             self.audio = None
         if self.live is not None:
             self.live.close()                        # after the audio: the engine no longer reads the ring
+        self.workers.shutdown(wait=False, cancel_futures=True)
+        self.pairing.close()
 
 
 async def _wait_first(stop: asyncio.Event, tasks: list[asyncio.Task]) -> None:

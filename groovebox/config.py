@@ -75,6 +75,11 @@ class GenerateSettings(_Section):
 class WebSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
+    upload_max_mb: int = Field(100, ge=1, le=2000, description="largest loop upload accepted (MB)")
+    pin_period_s: float = Field(120.0, ge=10.0, le=3600.0, description="how long a pairing PIN stays valid (s)")
+    allowed_origins: list[str] = Field(default_factory=list,
+                                       description="extra Origins allowed to change state (the page's own always is)")
+    requests_per_s: float = Field(50.0, ge=1.0, le=10000.0, description="per-client request rate (burst: 2 s worth)")
 
 
 class PathSettings(_Section):

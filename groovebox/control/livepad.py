@@ -57,6 +57,7 @@ log = logging.getLogger(__name__)
 SAMPLE_RATE = 48000
 LIVE_CONTROLS = ("weight_1", "weight_2", "weight_3", "weight_4", "density", "brightness")
 MAX_WEIGHT = 2.0
+MAX_PROMPTS = 8
 MAX_CAPTURE_BARS = 16
 _STOP_GRACE_S = 6.0
 _RELEASE_PATIENCE_S = 30.0
@@ -240,6 +241,24 @@ class LivePad:
             raise LivePadError("there needs to be one active prompt: give a prompt Lyria did not block a weight "
                                "above 0")
         self._prompts = prompts
+        self._dirty = True
+
+    def set_prompts(self, prompts: Sequence[tuple[str, float]]) -> None:
+        """Replace the stream's prompts (1..``MAX_PROMPTS`` of ``(text, weight 0..2)``): Lyria blends into them."""
+        run = self._require_run()
+        if not 1 <= len(prompts) <= MAX_PROMPTS:
+            raise LivePadError(f"give 1 to {MAX_PROMPTS} prompts, not {len(prompts)}")
+        cleaned = []
+        for text, weight in prompts:
+            text = " ".join(str(text).split())
+            if not 1 <= len(text) <= 200:
+                raise LivePadError("a prompt must have 1 to 200 characters")
+            if not isinstance(weight, (int, float)) or not math.isfinite(weight) or not 0 <= weight <= MAX_WEIGHT:
+                raise LivePadError(f"a prompt weight must be 0..{MAX_WEIGHT:g}, got {weight!r}")
+            cleaned.append([text, float(weight)])
+        if not any(weight > 0 and text not in run.filtered for text, weight in cleaned):
+            raise LivePadError("there needs to be one active prompt that Lyria did not block, with a weight above 0")
+        self._prompts = cleaned
         self._dirty = True
 
     def set_density(self, density: float | None) -> None:

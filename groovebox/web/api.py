@@ -1,16 +1,29 @@
-"""HTTP routes. Handlers run on the control loop (uvicorn serves on the same asyncio loop as the session),
-so they may read and change the session directly; they never block.
+"""The FastAPI application: routers, middlewares and the error shape.
+
+Handlers run on the control loop (uvicorn serves on the same asyncio loop as the session), so the ones that
+read or change the session, the editor or the jobs are ``async def`` and never block. Every route but the
+page shell, pairing and ``/api/health`` needs a paired token (``security.require_token``).
+
+Errors are ``{"detail": "<a sentence for the performer>"}`` with a 4xx status; request validation errors
+(pydantic) become 422 with the failing field named in the sentence, and anything unexpected becomes a 500
+whose body says only "internal error" (the log has the traceback; secrets are redacted there).
 """
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+import logging
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from groovebox import __version__
-from groovebox.control.session import Session
+from groovebox.web.context import WebContext
 
 __all__ = ["create_app", "Health"]
+
+log = logging.getLogger(__name__)
 
 
 class ControllerInfo(BaseModel):
@@ -47,13 +60,68 @@ class Health(BaseModel):
     live_pad: dict | None = None     # the live Lyria pad: available, state, pad, stream, underruns, error
 
 
-def create_app(session: Session) -> FastAPI:
-    """The FastAPI application for ``session``. OpenAPI at ``/docs``."""
-    app = FastAPI(title="PromptLoop groovebox", version=__version__)
+def create_app(context: WebContext) -> FastAPI:
+    """The FastAPI application for the daemon described by ``context``. OpenAPI at ``/docs``."""
+    from groovebox.web import routes_auth, routes_generate, routes_loops, routes_play, routes_projects, ws
+    from groovebox.web.security import OriginGuard, RateLimit, require_token
+
+    app = FastAPI(title="PromptLoop groovebox", version=__version__,
+                  description="The groovebox's phone API. Pair first: POST /api/pair with the PIN on the "
+                              "groovebox's display (or its log), then send the cookie or `Authorization: Bearer`.")
+    app.state.context = context
+    app.state.hub = ws.Hub(context)
+    web = context.settings.web
+    app.add_middleware(OriginGuard, allowed_origins=list(web.allowed_origins))
+    app.add_middleware(RateLimit, requests_per_s=web.requests_per_s)
+    _install_error_handlers(app)
 
     @app.get("/api/health", response_model=Health, tags=["system"])
-    def health() -> dict:
+    async def health() -> dict:
         """Version, audio backend, sample rate, block size, underruns, DSP load and uptime. No token needed."""
-        return session.health()
+        return context.session.health()
 
+    protected = [Depends(require_token)]
+    app.include_router(routes_auth.router())
+    for module in (routes_loops, routes_projects, routes_play, routes_generate):
+        app.include_router(module.router(), dependencies=protected)
+    app.include_router(ws.router())
+    _document_error_shape(app)
     return app
+
+
+def _document_error_shape(app: FastAPI) -> None:
+    """Our 422 body is ``{"detail": "<sentence>"}``, not FastAPI's list: say so in the OpenAPI document."""
+    build = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            schema = build()
+            schemas = schema.get("components", {}).get("schemas", {})
+            if "HTTPValidationError" in schemas:
+                schemas["HTTPValidationError"] = {
+                    "title": "HTTPValidationError", "type": "object", "required": ["detail"],
+                    "properties": {"detail": {"type": "string", "title": "Detail"}}}
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": validation_message(error.errors())}, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, error: Exception) -> JSONResponse:
+        log.exception("%s %s failed", request.method, request.url.path)
+        return JSONResponse({"detail": "internal error; the groovebox's log has the details"}, status_code=500)
+
+
+def validation_message(errors: list[dict]) -> str:
+    """pydantic's errors as one sentence: ``body.pads.0.volume: Input should be less than or equal to 1``."""
+    parts = []
+    for error in errors[:5]:
+        where = ".".join(str(part) for part in error.get("loc", ()) if part != "body") or "request"
+        parts.append(f"{where}: {error.get('msg', 'invalid')}")
+    return "; ".join(parts) or "invalid request"
