@@ -269,7 +269,7 @@ class Daemon:
             self.session.reporters["live_pad"] = lambda: {"available": False, "state": "off",
                                                           "error": "no usable Gemini API key"}
             return
-        from groovebox.generate.live import LiveOptions, LiveStreamProcess   # google-genai: only with a key
+        from groovebox.generate.live import LiveOptions, LiveStreamProcess  # google-genai: only with a key
         from groovebox.generate.lyria import LyriaEndpoint
 
         endpoint = LyriaEndpoint(base_url=generate.lyria_base_url or None, api_version=generate.lyria_api_version,

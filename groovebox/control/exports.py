@@ -152,8 +152,8 @@ def _read_progress(path: Path) -> float | None:
 def render_export(project_json: str, library_dir: str, output: str, bits: int, sample_rate: int) -> str:
     """Worker entry point: render the song and write it; progress goes to ``<output>.progress``."""
     from groovebox.project.model import parse_project
-    from groovebox.project.render import write_audio
     from groovebox.project.render import render_project as render
+    from groovebox.project.render import write_audio
 
     output_path = Path(output)
     progress_path = _progress_path(output_path)

@@ -18,7 +18,6 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Body, Depends, HTTPException
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from pydantic.alias_generators import to_camel
 
 from groovebox.control.editor import SetBpm
 from groovebox.control.projects import ProjectStoreError
@@ -26,6 +25,7 @@ from groovebox.generate.request import GenerationRequest
 from groovebox.generate.variations import VARIATIONS, vary
 from groovebox.library.store import LibraryError
 from groovebox.web.context import WebContext, context_of
+from groovebox.web.models import Camel
 from groovebox.web.routes_projects import CURRENT, edit_or_422, store_error
 
 __all__ = ["router", "job_json"]
@@ -35,11 +35,7 @@ _EXAMPLE_REQUEST = {"prompt": "minimal techno", "genre": "Minimal Techno", "inst
                     "bpm": 120, "bars": 4, "temperature": 1.0, "density": 0.7, "options": 3}
 
 
-class _Camel(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
-
-
-class VariationRequest(_Camel):
+class VariationRequest(Camel):
     """A variation of a generated loop (``variationType``: more_complex, simpler, different_instrument,
     different_rhythm, different_melody); ``variationPrompt`` adds words."""
 
@@ -68,7 +64,7 @@ class ConfigDelta(BaseModel):
     scale: str | None = None
 
 
-class Steer(_Camel):
+class Steer(Camel):
     """Steer the live pad: new prompts and/or config changes (the seed's ``STEER_ONGOING_GENERATION``)."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"prompts": [{"text": "Piano", "weight": 2.0},
@@ -79,20 +75,20 @@ class Steer(_Camel):
     config_delta: ConfigDelta | None = None
 
 
-class LiveStart(_Camel):
+class LiveStart(Camel):
     request: GenerationRequest
     pad: int | None = Field(None, ge=0, le=63)
     play: bool = False
 
 
-class LiveCapture(_Camel):
+class LiveCapture(Camel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"bars": 4, "intoPad": 3}]})
 
     bars: int = Field(4, ge=1, le=16)
     into_pad: int = Field(ge=0, le=63)
 
 
-class ExportRequest(_Camel):
+class ExportRequest(Camel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"format": "wav", "bits": 24}]})
 
     format: Literal["wav", "flac", "mp3"] = "wav"

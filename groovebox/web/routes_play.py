@@ -14,8 +14,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Path
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-from pydantic.alias_generators import to_camel
+from pydantic import ConfigDict, Field, model_validator
 
 from groovebox.control.editor import (
     AssignPad,
@@ -42,6 +41,7 @@ from groovebox.engine import commands as c
 from groovebox.engine.events import SongState
 from groovebox.project.model import LaunchModeText, Pad, QuantizeText
 from groovebox.web.context import WebContext, context_of
+from groovebox.web.models import Camel
 from groovebox.web.routes_projects import edit_or_422
 
 __all__ = ["router", "pads_snapshot", "transport_snapshot", "mixer_snapshot"]
@@ -50,11 +50,7 @@ Context = Annotated[WebContext, Depends(context_of)]
 PadIndex = Annotated[int, Path(ge=0, le=63, description="pad number, 0-63 (banks of 16)")]
 
 
-class _Camel(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
-
-
-class PadAssign(_Camel):
+class PadAssign(Camel):
     """Put a library loop on the pad; the region resets to the whole loop, the mix stays."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"loopId": "6f1c2a9e0b7d4e21", "padName": "kick"}]})
@@ -64,7 +60,7 @@ class PadAssign(_Camel):
     native_bpm: float | None = Field(None, ge=20.0, le=400.0)
 
 
-class PadSettings(_Camel):
+class PadSettings(Camel):
     """Pad settings to change; the others keep their value."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"volume": 0.7, "pan": -0.2}]})
@@ -80,15 +76,15 @@ class PadSettings(_Camel):
     loop_end_offset_seconds: float | None = Field(None, gt=0.0, le=3600.0)
 
 
-class Trigger(_Camel):
+class Trigger(Camel):
     velocity: float = Field(1.0, ge=0.0, le=1.0)
 
 
-class StopRequest(_Camel):
+class StopRequest(Camel):
     quantized: bool = True
 
 
-class SongLoop(_Camel):
+class SongLoop(Camel):
     enabled: bool
     start_bar: int = Field(0, ge=0, le=10_000)
     end_bar: int = Field(4, ge=1, le=10_000)
@@ -100,7 +96,7 @@ class SongLoop(_Camel):
         return self
 
 
-class TransportAction(_Camel):
+class TransportAction(Camel):
     """Song transport: play, stop, rewind/forward (one bar), or locate to ``bar``."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"action": "play"}, {"action": "locate", "bar": 8}]})
@@ -110,7 +106,7 @@ class TransportAction(_Camel):
     quantized: bool = True
 
 
-class TransportSettings(_Camel):
+class TransportSettings(Camel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"bpm": 96.0, "quantize": "1 bar"}]})
 
     bpm: float | None = Field(None, ge=20.0, le=400.0)
@@ -119,13 +115,13 @@ class TransportSettings(_Camel):
     loop: SongLoop | None = None
 
 
-class PadMix(_Camel):
+class PadMix(Camel):
     pad_index: int = Field(ge=0, le=63)
     volume: float | None = Field(None, ge=0.0, le=1.0)
     pan: float | None = Field(None, ge=-1.0, le=1.0)
 
 
-class TrackMix(_Camel):
+class TrackMix(Camel):
     track_id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
     volume: float | None = Field(None, ge=0.0, le=1.0)
     pan: float | None = Field(None, ge=-1.0, le=1.0)
@@ -133,7 +129,7 @@ class TrackMix(_Camel):
     is_soloed: bool | None = None
 
 
-class MixerChange(_Camel):
+class MixerChange(Camel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"masterVolume": 0.8,
                                                                "pads": [{"padIndex": 0, "volume": 0.5}]}]})
 
@@ -195,6 +191,10 @@ def _check_pad(context: WebContext, pad_index: int) -> None:
                                  f"{len(context.session.pad_states) - 1})")
 
 
+def _pad_state(context: WebContext, pad_index: int) -> dict:
+    return {"padIndex": pad_index, "state": context.session.pad_states[pad_index].name.lower()}
+
+
 def _apply_pad_settings(context: WebContext, pad_index: int, settings: PadSettings) -> None:
     simple = [(settings.pad_name, SetPadName), (settings.volume, SetPadVolume), (settings.pan, SetPadPan),
               (settings.launch_mode, SetPadLaunchMode), (settings.choke_group, SetPadChokeGroup),
@@ -204,13 +204,13 @@ def _apply_pad_settings(context: WebContext, pad_index: int, settings: PadSettin
             edit_or_422(context, edit(pad_index, value))
     if settings.quantize is not None:
         edit_or_422(context, SetPadQuantize(pad_index, None if settings.quantize == "global" else settings.quantize))
-    if "loop_start_offset_seconds" in settings.model_fields_set or "loop_end_offset_seconds" in settings.model_fields_set:
-        pad = context.editor.project.pad_at(pad_index)
-        start_s = settings.loop_start_offset_seconds
-        if start_s is None:
-            start_s = pad.loop_start_offset_seconds if pad is not None else 0.0
-        end_s = settings.loop_end_offset_seconds if "loop_end_offset_seconds" in settings.model_fields_set \
-            else (pad.loop_end_offset_seconds if pad is not None else None)
+    region = {"loop_start_offset_seconds", "loop_end_offset_seconds"} & settings.model_fields_set
+    if region:
+        pad = context.editor.project.pad_at(pad_index)       # callers checked that the pad is loaded
+        start_s = (settings.loop_start_offset_seconds or 0.0) if "loop_start_offset_seconds" in region \
+            else pad.loop_start_offset_seconds
+        end_s = settings.loop_end_offset_seconds if "loop_end_offset_seconds" in region \
+            else pad.loop_end_offset_seconds
         edit_or_422(context, SetPadRegion(pad_index, start_s, end_s))
 
 
@@ -291,14 +291,14 @@ def router() -> APIRouter:
         """Press the pad, as on the controller: it starts (or stops) on the next grid point."""
         _check_pad(context, pad_index)
         context.session.press(pad_index, trigger.velocity)
-        return {"padIndex": pad_index, "state": context.session.pad_states[pad_index].name.lower()}
+        return _pad_state(context, pad_index)
 
     @api.post("/pads/{pad_index}/release", tags=["pads"])
     async def release_pad(context: Context, pad_index: PadIndex) -> dict:
         """Release the pad (gate pads stop)."""
         _check_pad(context, pad_index)
         context.session.release(pad_index)
-        return {"padIndex": pad_index, "state": context.session.pad_states[pad_index].name.lower()}
+        return _pad_state(context, pad_index)
 
     @api.post("/pads/{pad_index}/stop", tags=["pads"])
     async def stop_pad(context: Context, pad_index: PadIndex,
@@ -306,7 +306,7 @@ def router() -> APIRouter:
         """Stop the pad on the next grid point (or at once with ``quantized: false``)."""
         _check_pad(context, pad_index)
         context.session.stop(pad_index, stop.quantized)
-        return {"padIndex": pad_index, "state": context.session.pad_states[pad_index].name.lower()}
+        return _pad_state(context, pad_index)
 
     @api.get("/transport", tags=["transport"])
     async def get_transport(context: Context) -> dict:

@@ -16,8 +16,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, Response
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
+from pydantic import ConfigDict, Field
 
 from groovebox.control.editor import (
     EditError,
@@ -31,6 +30,7 @@ from groovebox.control.editor import (
 from groovebox.control.projects import ProjectStoreError
 from groovebox.project.model import Project, QuantizeText
 from groovebox.web.context import WebContext, context_of
+from groovebox.web.models import Camel
 
 __all__ = ["router", "ProjectPatch", "edit_or_422", "store_error"]
 
@@ -39,11 +39,7 @@ CURRENT = "current"
 _EXAMPLE_PROJECT = {"projectName": "Summer Anthem", "bpm": 120}
 
 
-class _Camel(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
-
-
-class ProjectSummaryOut(_Camel):
+class ProjectSummaryOut(Camel):
     project_id: str
     project_name: str
     updated_at: str
@@ -52,7 +48,7 @@ class ProjectSummaryOut(_Camel):
     error: str | None = None
 
 
-class EditorState(_Camel):
+class EditorState(Camel):
     """Undo/redo and save state of the live project."""
 
     project_id: str
@@ -66,12 +62,12 @@ class EditorState(_Camel):
     warnings: list[str]
 
 
-class ProjectList(_Camel):
+class ProjectList(Camel):
     projects: list[ProjectSummaryOut]
     current: EditorState
 
 
-class NewProject(_Camel):
+class NewProject(Camel):
     """A new, empty stored project (``open``: make it the live project at once)."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [_EXAMPLE_PROJECT]})
@@ -82,7 +78,7 @@ class NewProject(_Camel):
     open: bool = False
 
 
-class ProjectPatch(_Camel):
+class ProjectPatch(Camel):
     """The fields to change; the others keep their value."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"bpm": 124.0, "metronome": True}]})
@@ -94,14 +90,14 @@ class ProjectPatch(_Camel):
     metronome: bool | None = None
 
 
-class SaveRequest(_Camel):
+class SaveRequest(Camel):
     """Save the live project; ``projectName`` with ``asNew`` stores a copy under a new id."""
 
     project_name: str | None = Field(None, min_length=1, max_length=100)
     as_new: bool = False
 
 
-class LiveProject(_Camel):
+class LiveProject(Camel):
     project: dict[str, Any]
     editor: EditorState
 
@@ -191,12 +187,14 @@ def router() -> APIRouter:
     @api.post("/projects", status_code=201, response_model=dict[str, Any])
     async def create_project(context: Context, new: NewProject) -> dict:
         """Create and store an empty project; with ``open`` it becomes the live project."""
+        if new.open:
+            _refuse_unsaved(context)
         try:
             stored = context.projects.new(new.project_name, bpm=new.bpm, quantize_grid=new.quantize_grid)
         except ProjectStoreError as error:
             raise HTTPException(422, str(error)) from None
         if new.open:
-            _open(context, stored, discard=False)
+            _open(context, stored, discard=True)
         return _project_json(stored)
 
     @api.get("/projects/current", response_model=LiveProject)
@@ -282,11 +280,17 @@ def router() -> APIRouter:
     return api
 
 
-def _open(context: WebContext, project: Project, discard: bool) -> None:
+def _refuse_unsaved(context: WebContext) -> None:
     editor = context.editor
-    if editor.dirty and not discard and editor.project.project_id != project.project_id:
+    if editor.dirty:
         raise HTTPException(409, f"{editor.project.project_name!r} has unsaved changes: save it, "
                                  "or open with discard=true")
+
+
+def _open(context: WebContext, project: Project, discard: bool) -> None:
+    editor = context.editor
+    if not discard and editor.project.project_id != project.project_id:
+        _refuse_unsaved(context)
     try:
         editor.load(project, Origin(stored_id=project.project_id), saved=project)
     except EditError as error:

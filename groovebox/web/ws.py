@@ -42,14 +42,14 @@ from groovebox.web.context import WebContext
 from groovebox.web.routes_generate import Steer, _steer, job_json
 from groovebox.web.routes_play import (
     PadSettings,
+    TransportAction,
     _apply_pad_settings,
     _check_pad,
     _song,
-    mixer_snapshot,
     meters,
+    mixer_snapshot,
     pads_snapshot,
     transport_snapshot,
-    TransportAction,
 )
 from groovebox.web.routes_projects import edit_or_422, live_project
 
