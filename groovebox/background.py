@@ -99,7 +99,7 @@ def idle_process_pool(workers: int = 1, nice: int = 10) -> ProcessPoolExecutor:
                                initializer=_become_idle, initargs=(nice,))
 
 
-def warm_pool(pool: ProcessPoolExecutor, workers: int) -> set[int]:
+def warm_pool(pool: ProcessPoolExecutor, workers: int, timeout_s: float = 30.0) -> set[int]:
     """Start the pool's processes now (a no-op task per worker, waited for); returns the pids that answered.
 
     A spawned process takes a while to start; the daemon calls this before it opens the audio, so the start-up
@@ -107,8 +107,11 @@ def warm_pool(pool: ProcessPoolExecutor, workers: int) -> set[int]:
     process whenever no idle one is waiting, so ``workers`` submissions in a row start ``workers`` processes.
     """
     futures = [pool.submit(os.getpid) for _ in range(workers)]
-    wait(futures)
-    return {future.result() for future in futures}
+    done, late = wait(futures, timeout=timeout_s)
+    if late:       # e.g. a main script without a __main__ guard, which every spawned child runs again
+        log.warning("%d worker process(es) did not start within %.0f s; they start when first used",
+                    len(late), timeout_s)
+    return {future.result() for future in done}
 
 
 def fsync_directory(directory: Path) -> None:

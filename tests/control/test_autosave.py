@@ -188,10 +188,6 @@ BURST_SCRIPT = textwrap.dedent('''
     from groovebox.config import Settings
     from groovebox.control.editor import AddTrack, AssignPad, ClearPad, SetBpm, SetPadPan, SetPadVolume
 
-    data_dir, mode, out = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
-    settings = Settings.model_validate({"audio": {"backend": "null"}, "midi": {"enabled": False}})
-    daemon = Daemon(settings, DaemonOptions(data_dir=data_dir, serve_web=False))
-
     def edit(step):
         kind = step % 5
         if kind == 0:
@@ -204,7 +200,7 @@ BURST_SCRIPT = textwrap.dedent('''
             return SetPadPan(0, ((step % 21) - 10) / 10)
         return AddTrack(f"track {step}", track_id=f"t{step}")
 
-    async def main():
+    async def main(daemon, mode, out):
         stop = asyncio.Event()
         serving = asyncio.create_task(daemon.serve(stop))
         while daemon.session is None:
@@ -227,7 +223,10 @@ BURST_SCRIPT = textwrap.dedent('''
                 step += 1
                 await asyncio.sleep(0.02)
 
-    asyncio.run(main())
+    if __name__ == "__main__":       # the daemon's worker processes are spawned: they import this file again
+        data_dir, mode, out = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
+        settings = Settings.model_validate({"audio": {"backend": "null"}, "midi": {"enabled": False}})
+        asyncio.run(main(Daemon(settings, DaemonOptions(data_dir=data_dir, serve_web=False)), mode, out))
 ''')
 
 
