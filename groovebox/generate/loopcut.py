@@ -23,6 +23,9 @@ is the generation config), so nothing searches for a tempo. Everything after the
 4. Exactly ``loop_length_frames`` frames. The last ``crossfade_ms`` crossfade linearly (equal gain: the
    signals are correlated) into the stream audio just before the cut, so the wrap replays the stream's own
    continuation. Fractional bar lengths are the player's business (fractional sample clock).
+5. ``CutLoop.seam_db`` judges the wrap against the stream itself (``metrics.seam_click_vs_stream_db``):
+   the loop-only ``seam_click_db`` compares it with the loop's other bar lines, whose music differs (a
+   busier first downbeat reads as a "click" in about 1 seamless capture in 20; see metrics).
 
 Decisions: ``settle_frames`` at the head are ignored entirely (after ``reset_context`` the stream jumps);
 the pre-roll is post-settle audio too. A stream with no onsets (beatless) is cut at the search start (phase
@@ -44,6 +47,7 @@ from groovebox.generate.metrics import (
     decimated_mono,
     magnitude_frames,
     mono_mix,
+    seam_click_vs_stream_db,
     spectral_flux,
     validated_audio,
 )
@@ -83,6 +87,7 @@ class CutLoop:
     audio: np.ndarray        # float32 (frames, 2), exactly loop_length_frames(...)
     start_frame: int         # index into the stream of the loop's first frame (just before the downbeat)
     downbeat_frame: float    # detected downbeat (transient onset) position in the stream, in frames
+    seam_db: float           # seam click vs the stream's own continuation at start_frame (dB); pass <= +3
 
 
 def loop_length_frames(bpm, bars, sample_rate=48000, beats_per_bar=4) -> int:
@@ -175,7 +180,8 @@ def cut_loop(stream, sample_rate, bpm, bars, *, beats_per_bar=4, settle_frames=0
     if fade:
         ramp = (np.arange(1, fade + 1, dtype=np.float32) / np.float32(fade))[:, None]
         loop[-fade:] = loop[-fade:] * (1.0 - ramp) + x[start - fade:start] * ramp
-    return CutLoop(loop.astype(np.float32), int(start), float(downbeat))
+    loop = loop.astype(np.float32)
+    return CutLoop(loop, int(start), float(downbeat), seam_click_vs_stream_db(loop, x, int(start), sample_rate))
 
 
 # ---- checks --------------------------------------------------------------------------------------------

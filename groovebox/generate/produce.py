@@ -17,6 +17,7 @@ Decisions:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import time
@@ -164,8 +165,16 @@ def _lyria(request: GenerationRequest, seed: int, api_key: str, config: Generato
     audio = metrics.normalise_loop(cut.audio, SAMPLE_RATE)
     return GeneratedLoop(audio=audio, engine="lyria", request=request, seed=seed, bpm=float(bpm), bars=request.bars,
                          scale=request.scale, genre=request.genre,
-                         metrics=metrics.measure(audio, SAMPLE_RATE, bpm, request.bars, scale=_tonal(request.scale)),
+                         metrics=_stream_seam(metrics.measure(audio, SAMPLE_RATE, bpm, request.bars,
+                                                              scale=_tonal(request.scale)), cut.seam_db),
                          extra={"stream_start_frame": cut.start_frame})
+
+
+def _stream_seam(measured, stream_seam_db: float):
+    """A capture's seam is judged against the stream it was cut from (the wrap vs the stream's own
+    continuation at the cut point): the loop's other bar lines hold different music. Measured by the cutter
+    before normalising, when loop and stream still have the same gain."""
+    return dataclasses.replace(measured, seam_db=round(float(stream_seam_db), 2))
 
 
 def _offline(request: GenerationRequest, seed: int, report: ProgressCallback) -> GeneratedLoop:

@@ -62,6 +62,7 @@ def test_cuts_start_just_before_the_true_downbeat(seed):
         assert abs(nearest_downbeat_ms(s, cut.downbeat_frame)) <= 3.0, (bpm, bars)
         assert cut.start_frame == round(cut.downbeat_frame) - round(0.002 * SR)
         assert metrics.seam_click_db(cut.audio, SR, bars) <= 3.0, (bpm, bars)
+        assert abs(cut.seam_db) <= 1.0, (bpm, bars)                       # vs the stream's own continuation
         assert metrics.sample_jump_ratio(cut.audio) <= 1.0, (bpm, bars)
 
 
@@ -74,18 +75,22 @@ def test_the_loop_is_the_stream_with_a_preroll_crossfade():
     expected = s.audio[start + frames - fade:start + frames] * (1 - ramp) + s.audio[start - fade:start] * ramp
     np.testing.assert_allclose(cut.audio[-fade:], expected, atol=1e-6)
     np.testing.assert_allclose(cut.audio[-1], s.audio[start - 1], atol=1e-6)   # wraps into the real continuation
+    assert cut.seam_db == metrics.seam_click_vs_stream_db(cut.audio, s.audio, start, SR)
+    assert abs(cut.seam_db) <= 1.0
 
 
 def test_a_hard_cut_is_the_plain_stream_and_the_crossfade_lowers_its_seam():
-    clicks = []
+    clicks, stream_clicks = [], []
     for seed, bpm in enumerate([70, 124]):
         s = stream(bpm, 20.0, seed=seed)
         hard = loopcut.cut_loop(s.audio, SR, bpm, 4, crossfade_ms=0.0)
         soft = loopcut.cut_loop(s.audio, SR, bpm, 4, crossfade_ms=10.0)
         np.testing.assert_array_equal(hard.audio, s.audio[hard.start_frame:hard.start_frame + hard.audio.shape[0]])
-        assert metrics.seam_click_db(soft.audio, SR, 4) <= 3.0
+        assert metrics.seam_click_db(soft.audio, SR, 4) <= 3.0 and soft.seam_db <= 3.0
         clicks.append(metrics.seam_click_db(hard.audio, SR, 4) - metrics.seam_click_db(soft.audio, SR, 4))
+        stream_clicks.append(hard.seam_db - soft.seam_db)
     assert np.mean(clicks) > 1.0                                    # (the 12-stream statistics: test_metrics)
+    assert np.mean(stream_clicks) > 1.0
 
 
 def test_a_minimal_stream_still_cuts_on_a_bar_line():

@@ -33,9 +33,8 @@ def capture(fake, key: str, request: GenerationRequest = REQUEST, **kwargs):
 
 def test_4_bar_loops_at_92_bpm_are_exact_on_the_downbeat_and_seamless_whatever_the_phase(fake_lyria):
     phases = []
-    for take in range(4):
-        # fixed keys: the fake derives phase and music from them, so CI sees the same four takes every run
-        # (over random keys about 1 take in 15 measures a seam of +3 to +4 dB: README, known limits)
+    for take in (0, 1, 2, 3, 16):
+        # fixed keys: the fake derives phase and music from them, so CI sees the same takes every run
         key = f"AIzaTEST-phase{take}-fixed"
         loop = capture(fake_lyria, key)
         connection = fake_lyria.connections(key)[-1]
@@ -45,7 +44,13 @@ def test_4_bar_loops_at_92_bpm_are_exact_on_the_downbeat_and_seamless_whatever_t
         assert abs(downbeat_error_frames(fake_lyria, connection, loop.start_frame)) <= FIVE_MS
         assert abs(downbeat_error_frames(fake_lyria, connection, loop.downbeat_frame)) <= FIVE_MS
         assert loop.start_frame >= math.ceil(2 * BAR_FRAMES)                # after the settle period
-        assert seam_click_db(loop.audio, 48000, 4) <= 3.0
+        assert abs(loop.seam_db) <= 1.0                                      # the wrap replays the stream
+        if take == 16:
+            # seamless, but its first downbeat is busier than the median of the other three bar lines, so
+            # the loop-only reading (which compares them) exceeds +3 dB: the case seam_db exists for
+            assert seam_click_db(loop.audio, 48000, 4) > 3.0
+        else:
+            assert seam_click_db(loop.audio, 48000, 4) <= 3.0
         short = loop.audio[:-round(BAR_FRAMES / 4 - 0.020 * 48000)]          # ends 20 ms into the last kick
         assert seam_click_db(short, 48000, 4) > 3.0                          # so the seam check can fail
     assert max(phases) - min(phases) > 0.02, phases                        # the takes really differ in phase

@@ -129,6 +129,52 @@ def test_seam_reproduces_the_reference_hard_cut_vs_preroll_crossfade():
     assert np.mean(hard_db - soft_db) > 3.0                         # the crossfade removes the click
 
 
+def test_the_seam_against_the_stream_passes_a_preroll_crossfade_and_flags_hard_cuts_and_short_loops():
+    soft_db, hard_db, jumps = [], [], []
+    for seed, bpm in enumerate([70, 92, 120, 124, 150, 174] * 2):
+        s = stream(bpm, 24.0, seed=seed)
+        frames = loop_frames(bpm, 4)
+        start = int(s.downbeat_frames[1]) - round(0.002 * SR)
+        soft_db.append(metrics.seam_click_vs_stream_db(crossfaded(s.audio, start, frames, round(0.010 * SR)),
+                                                       s.audio, start, SR))
+        hard = s.audio[start:start + frames]
+        hard_db.append(metrics.seam_click_vs_stream_db(hard, s.audio, start, SR))
+        jumps.append(metrics.sample_jump_ratio(hard))
+        beat = round(frames / 16)
+        short = crossfaded(s.audio, start, frames - beat + round(0.020 * SR), round(0.010 * SR))
+        assert metrics.seam_click_vs_stream_db(short, s.audio, start, SR) > 3.0   # ends 20 ms into a kick
+    soft_db, hard_db, jumps = map(np.array, (soft_db, hard_db, jumps))
+    assert np.all(np.abs(soft_db) <= 1.0)                   # the wrap replays the stream's own continuation
+    assert np.any(jumps > 1.0) and np.all(hard_db[jumps > 1.0] > 3.0)   # every real discontinuity is flagged
+    assert np.mean(hard_db - soft_db) > 3.0
+
+
+def test_the_stream_seam_ignores_what_the_loop_only_seam_mistakes_for_a_click():
+    """An accented first downbeat: the loop-only reading compares it with quieter bar lines; the stream
+    reading compares it with itself."""
+    s = stream(120, 24.0, seed=3)
+    frames, start = loop_frames(120, 4), int(s.downbeat_frames[2]) - round(0.002 * SR)
+    audio = s.audio.astype(np.float64)
+    accent = slice(start, start + round(0.003 * SR))
+    audio[accent] += np.random.default_rng(0).normal(0.0, 0.05, (accent.stop - accent.start, 2))
+    loop = crossfaded(audio, start, frames, round(0.010 * SR))
+    assert metrics.seam_click_db(loop, SR, 4) > 3.0
+    assert abs(metrics.seam_click_vs_stream_db(loop, audio, start, SR)) <= 1.0
+
+
+def test_the_stream_seam_needs_the_cut_point_inside_the_stream():
+    s = stream(120, 6.0, seed=5).audio
+    loop = s[SR:2 * SR]
+    with pytest.raises(ValueError, match="start_frame"):
+        metrics.seam_click_vs_stream_db(loop, s, 10, SR)
+    with pytest.raises(ValueError, match="start_frame"):
+        metrics.seam_click_vs_stream_db(loop, s, 1.5, SR)
+    mono = s.mean(axis=1)
+    dual = np.repeat(mono[:, None], 2, axis=1)
+    assert metrics.seam_click_vs_stream_db(mono[SR:2 * SR], mono, SR, SR) == pytest.approx(
+        metrics.seam_click_vs_stream_db(dual[SR:2 * SR], dual, SR, SR))    # mono is measured as dual mono
+
+
 def test_a_one_bar_loop_compares_the_seam_with_its_beat_lines():
     loop = drum_loop(120, 1, seed=4)
     assert metrics.seam_click_db(loop, SR, 1) <= 3.0
