@@ -102,7 +102,7 @@ _NORMALISE_ITERATIONS = 12
 
 @dataclass(frozen=True)
 class LoopMetrics:
-    seam_db: float             # seam click vs the loop's internal bar lines (dB); pass <= +3
+    seam_db: float             # seam click (dB, pass <= +3) vs the internal bar lines; a Lyria capture: vs its stream
     sample_jump: float         # |x[0]-x[-1]| / p99 |first difference|; pass <= 1
     tempo_bpm: float           # estimated from the audio (NaN when there are no onsets)
     tempo_error_bpm: float     # tempo_bpm - expected bpm
