@@ -4,7 +4,7 @@
 set -eu
 
 RUN_PACKAGES="libportaudio2 libasound2 libjack-jackd2-0 libfluidsynth3 timgm6mb-soundfont"
-TEST_PACKAGES="jackd2 iproute2"     # iproute2: network namespaces for the Link test
+TEST_PACKAGES="jackd2 iproute2 chromium"     # iproute2: network namespaces for the Link test; chromium: the page tests
 
 packages="$RUN_PACKAGES"
 [ "${1:-run}" = "test" ] && packages="$packages $TEST_PACKAGES"

@@ -33,9 +33,11 @@ def free_port() -> int:
 class RunningDaemon:
     """See the module docstring. ``config``: TOML text for ``--config``; ``env``: extra environment."""
 
-    def __init__(self, folder: Path, config: str = "", env: dict | None = None, audio: str = "null") -> None:
+    def __init__(self, folder: Path, config: str = "", env: dict | None = None, audio: str = "null",
+                 port: int | None = None) -> None:
+        """``port``: listen there (a restart on the same address), else on a free port."""
         self.folder = Path(folder)
-        self.port = free_port()
+        self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         config_file = self.folder / "groovebox.toml"
         config_file.write_text("[midi]\nenabled = false\n" + config)

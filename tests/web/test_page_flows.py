@@ -1,0 +1,420 @@
+"""The phone page in Debian's Chromium (Pixel 7: 412x839, touch) against a real ``groovebox run`` process with
+null audio and the offline generator: pairing through the PIN screen, uploading into the library, putting a
+loop on a pad by touch and watching the pad follow the engine, generating and assigning a loop, putting a
+clip on the song and dragging/resizing it by touch, exporting and downloading a WAV, undo/redo, reconnecting
+after a daemon restart, and every screen fitting a phone (screenshots for the README with
+``GROOVEBOX_SCREENSHOTS=1``).
+
+Each test but the pairing one opens a fresh browser context that already holds a paired cookie (the daemon
+helper's token) and sets up what it needs through the API, so the tests do not depend on each other's order.
+The module is skipped when Chromium or playwright is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from pathlib import Path
+
+import pytest
+import soundfile
+from daemon_proc import PIN_LINE, RunningDaemon
+from web_rig import write_loop_file
+
+CHROMIUM = Path("/usr/bin/chromium")
+if not CHROMIUM.is_file():
+    pytest.skip("the page tests need Debian's Chromium at /usr/bin/chromium (apt-get install chromium)",
+                allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api", reason="the page tests need playwright (pip install playwright)")
+expect = sync_api.expect
+expect.set_options(timeout=10_000)
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CONFIG = '[generate]\nengine = "offline"\n'
+SCREENS = ("pads", "song", "library", "generate", "mixer")
+SCREENSHOT_DIR = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+LAPTOP = {"viewport": {"width": 1280, "height": 800}}
+GREEN = "rgb(56, 216, 107)"
+
+
+# ---------------------------------------------------------------------------------------------- fixtures
+
+@pytest.fixture(scope="module")
+def daemon(tmp_path_factory):
+    with RunningDaemon(tmp_path_factory.mktemp("page"), CONFIG) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def playwright():
+    with sync_api.sync_playwright() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def chromium(playwright):
+    browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
+
+
+def open_page(chromium, playwright, daemon, device: dict | None = None, screen: str = "pads"):
+    """A new context (Pixel 7 unless ``device``) with the daemon helper's token as the page's cookie."""
+    context = chromium.new_context(**(device or playwright.devices["Pixel 7"]), accept_downloads=True)
+    context.add_cookies([{"name": "groovebox_token", "value": daemon.token, "url": daemon.base_url}])
+    page = context.new_page()
+    page.page_errors = []
+    page.on("pageerror", lambda error: page.page_errors.append(str(error)))
+    page.on("console", lambda message: page.page_errors.append(message.text)
+            if "Content Security Policy" in message.text else None)
+    page.goto(f"{daemon.base_url}/#{screen}")
+    expect(page.locator("#conn-dot")).to_have_attribute("data-state", "online")
+    return page
+
+
+@pytest.fixture
+def phone(chromium, playwright, daemon):
+    page = open_page(chromium, playwright, daemon)
+    yield page
+    errors = page.page_errors
+    page.context.close()
+    assert not errors, errors
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+
+def upload(daemon, folder: Path, name: str, seed: int = 1, bars: int = 1) -> dict:
+    wav = write_loop_file(folder / f"{name}.wav", bars=bars, seed=seed).read_bytes()
+    response = daemon.post("/api/loops/upload", files={"file": (f"{name}.wav", wav, "audio/wav")}, data={"name": name})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def newest_pin(daemon, used: set[str]) -> str:
+    deadline = time.monotonic() + 5.0
+    while time.monotonic() < deadline:
+        pins = PIN_LINE.findall(daemon.log_text())
+        if pins and pins[-1] not in used:
+            return pins[-1]
+        time.sleep(0.05)
+    raise AssertionError("the daemon logged no new PIN")
+
+
+def touch_drag(page, start: tuple[float, float], end: tuple[float, float], steps: int = 8,
+               hold_s: float = 0.0) -> None:
+    """A one-finger drag (real touch events through the DevTools protocol: the page gets pointer events of
+    type "touch", as on a phone)."""
+    session = page.context.new_cdp_session(page)
+    session.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": start[0], "y": start[1]}]})
+    if hold_s:
+        time.sleep(hold_s)
+    for step in range(1, steps + 1):
+        x = start[0] + (end[0] - start[0]) * step / steps
+        y = start[1] + (end[1] - start[1]) * step / steps
+        session.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y}]})
+    session.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    session.detach()
+
+
+def centre(box: dict) -> tuple[float, float]:
+    return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+
+
+def song_clip(daemon, clip_id: str) -> dict:
+    for track in daemon.get("/api/projects/current").json()["project"]["tracks"]:
+        for clip in track["clips"]:
+            if clip["clipId"] == clip_id:
+                return clip
+    raise AssertionError(f"clip {clip_id} is not in the song")
+
+
+def put_song(daemon, loop_id: str, track_name: str, start_bar: int = 0, bars: float = 2) -> None:
+    project = daemon.get("/api/projects/current").json()["project"]
+    project["tracks"].append({"trackId": f"t{len(project['tracks'])}x", "trackName": track_name, "volume": 0.8,
+                              "pan": 0.0, "isMuted": False, "isSoloed": False,
+                              "clips": [{"clipId": f"c{len(project['tracks'])}x", "loopId": loop_id,
+                                         "startBar": start_bar, "durationBars": bars}]})
+    assert daemon.client.put("/api/projects/current", json=project).status_code == 200
+
+
+# ---------------------------------------------------------------------------------------------- tests
+
+def test_pairing_through_the_pin_screen(chromium, playwright, daemon):
+    context = chromium.new_context(**playwright.devices["Pixel 7"])
+    page = context.new_page()
+    page.goto(daemon.base_url + "/")
+    expect(page.locator("#pairing")).to_be_visible()
+    expect(page.locator("#app")).to_be_hidden()
+    pin = newest_pin(daemon, {daemon.pin})
+    page.locator("#pair-pin").fill(f"{(int(pin) + 1) % 1_000_000:06d}")
+    page.locator("#pair-form button[type=submit]").tap()
+    expect(page.locator("#pair-error")).to_contain_text("wrong PIN: 9 more wrong PINs")
+    page.locator("#pair-pin").fill(newest_pin(daemon, {daemon.pin}))
+    page.locator("#pair-label").fill("page test phone")
+    page.locator("#pair-form button[type=submit]").tap()
+    expect(page.locator("#app")).to_be_visible()
+    expect(page.locator("#conn-dot")).to_have_attribute("data-state", "online")
+    assert "page test phone" in [token["label"] for token in daemon.get("/api/tokens").json()]
+    page.reload()
+    expect(page.locator("#conn-dot")).to_have_attribute("data-state", "online")
+    expect(page.locator("#pairing")).to_be_hidden()
+    context.close()
+
+
+def test_an_uploaded_file_is_found_in_the_library(phone, tmp_path):
+    wav = write_loop_file(tmp_path / "sunny groove.wav", seed=11)
+    phone.locator("#tab-library").tap()
+    phone.locator("#library-upload").set_input_files(str(wav))
+    item = phone.locator(".loop-item", has_text="sunny groove")
+    expect(item).to_be_visible()
+    expect(item).to_contain_text("2.0 s · 120 BPM")
+    expect(phone.locator(".library-section", has=item).locator("h2")).to_have_text("Uploaded")
+    phone.locator("#library-search").fill("sunny")
+    expect(phone.locator(".loop-item")).to_have_count(1)
+    other = "bass" if item.get_attribute("data-category") != "bass" else "drums"
+    phone.locator(f'.chip[data-category="{other}"]').tap()
+    expect(item).to_be_hidden()
+    phone.locator('.chip[data-category="all"]').tap()
+    expect(item).to_be_visible()
+    expect(phone.locator(".toast.error")).to_have_count(0)
+
+
+def test_a_loop_goes_on_a_pad_by_touch_and_the_pad_follows_the_engine(chromium, playwright, daemon, tmp_path):
+    upload(daemon, tmp_path, "touch beat", seed=3)
+    assert daemon.client.patch("/api/transport", json={"quantize": "1/4"}).status_code == 200
+    page = open_page(chromium, playwright, daemon, screen="library")
+    page.get_by_role("button", name="Put touch beat on a pad").tap()
+    page.get_by_role("button", name=re.compile(r"^Pad A3: ")).tap()
+    expect(page.locator(".toast.info")).to_contain_text("touch beat is on pad A3")
+    page.locator("#tab-pads").tap()
+    pad = page.locator('.pad[data-pad-index="2"]')
+    expect(pad).to_have_attribute("data-state", "loaded")
+    expect(pad).to_contain_text("touch beat")
+    pad.evaluate("""pad => { window.padStates = [pad.dataset.state];
+        new MutationObserver(() => window.padStates.push(pad.dataset.state))
+            .observe(pad, {attributes: true, attributeFilter: ["data-state"]}); }""")
+    pad.tap()
+    expect(pad).to_have_attribute("data-state", "playing")
+    assert pad.evaluate("pad => getComputedStyle(pad).backgroundColor") == GREEN
+    expect(pad.locator(".pad-playhead")).to_be_visible()
+    pad.tap()
+    expect(pad).to_have_attribute("data-state", "loaded")
+    states = [state for index, state in enumerate(page.evaluate("window.padStates"))
+              if index == 0 or state != page.evaluate("window.padStates")[index - 1]]
+    assert states[0] == "loaded" and states[-1] == "loaded" and "playing" in states, states
+    order = ["loaded", "queued", "playing", "stopping", "loaded"]
+    positions = [order.index(state, 1 if index else 0) for index, state in enumerate(states)]
+    assert positions == sorted(positions), states
+    assert daemon.get("/api/pads").json()[2]["state"] == "loaded"
+
+    box = pad.bounding_box()
+    touch_drag(page, centre(box), centre(box), steps=1, hold_s=0.8)          # long-press: the settings sheet
+    expect(page.locator("#pad-dialog")).to_be_visible()
+    expect(page.locator("#pad-dialog-title")).to_have_text("Pad A3")
+    expect(page.locator("#pad-name")).to_have_value("touch beat")
+    page.locator("#pad-dialog button[value=close]").tap()
+    after = daemon.get("/api/pads").json()[2]
+    assert (after["state"], after["pan"], after["volume"]) == ("loaded", 0.0, 0.8)   # nothing else happened
+    errors = page.page_errors
+    page.context.close()
+    assert not errors, errors
+
+
+def test_offline_generation_and_assigning_a_result(phone, daemon):
+    phone.locator("#tab-generate").tap()
+    phone.locator("#gen-prompt").fill("funky drums and bass")
+    phone.locator("#gen-bars").select_option("1")
+    phone.locator("#gen-options").select_option("2")
+    phone.locator("#generate-form button[type=submit]").tap()
+    results = phone.locator("#gen-jobs .job").first.locator(".result")
+    expect(results).to_have_count(2, timeout=60_000)
+    first = results.first
+    name = first.locator(".loop-name").inner_text()
+    loop_id = first.get_attribute("data-key")
+    record = daemon.get(f"/api/loops/{loop_id}").json()
+    assert (record["source"], record["bars"], record["prompt"]) == ("generated", 1, "funky drums and bass")
+    first.locator(".result-to-pad").tap()
+    phone.get_by_role("button", name=re.compile(r"^Pad A5: ")).tap()
+    phone.locator("#tab-pads").tap()
+    pad = phone.locator('.pad[data-pad-index="4"]')
+    expect(pad).to_have_attribute("data-state", "loaded")
+    expect(pad).to_contain_text(name)
+    assert daemon.get("/api/pads").json()[4]["loopId"] == loop_id
+
+
+def test_a_clip_goes_on_the_song_and_is_dragged_and_resized_by_touch(phone, daemon, tmp_path):
+    loop = upload(daemon, tmp_path, "song beat", seed=5)
+    phone.locator("#tab-song").tap()
+    rows = phone.locator(".tl-row")
+    tracks_before = rows.count()
+    phone.locator("#track-add").tap()
+    expect(rows).to_have_count(tracks_before + 1)
+    phone.locator("#clip-add").tap()
+    phone.locator("#clip-from-library").tap()
+    phone.locator("#pick-list .pick-item", has_text="song beat").tap()
+    expect(phone.locator("#clip-source")).to_have_value(f"loop:{loop['loopId']}")
+    expect(phone.locator("#clip-length")).to_have_value("1")
+    phone.locator("#clip-start").fill("1")
+    phone.locator("#clip-confirm").tap()
+    clip = phone.locator(".clip", has_text="song beat")
+    expect(clip).to_have_attribute("aria-label", re.compile(r"bars 1 to 1$"))
+    clip_id = clip.get_attribute("data-key")
+    assert (song_clip(daemon, clip_id)["startBar"], song_clip(daemon, clip_id)["durationBars"]) == (0, 1)
+
+    bar_px = phone.locator(".tl-bar").first.bounding_box()["width"]
+    clip.scroll_into_view_if_needed()
+    box = clip.bounding_box()
+    start = (box["x"] + box["width"] * 0.3, box["y"] + box["height"] / 2)
+    touch_drag(phone, start, (start[0] + 2 * bar_px, start[1]))
+    expect(clip).to_have_attribute("aria-label", re.compile(r"bars 3 to 3$"))
+    assert song_clip(daemon, clip_id)["startBar"] == 2
+
+    box = clip.bounding_box()
+    edge = (box["x"] + box["width"] + 4, box["y"] + box["height"] / 2)      # the grip straddles the right edge
+    touch_drag(phone, edge, (edge[0] + 2 * bar_px, edge[1]))
+    expect(clip).to_have_attribute("aria-label", re.compile(r"bars 3 to 5$"))
+    resized = song_clip(daemon, clip_id)
+    assert (resized["startBar"], resized["durationBars"], resized["loopId"]) == (2, 3, loop["loopId"])
+    assert phone.locator("#clip-delete").is_enabled()
+
+
+def test_the_song_exports_to_a_wav_that_downloads(phone, daemon, tmp_path):
+    loop = upload(daemon, tmp_path, "export beat", seed=7)
+    put_song(daemon, loop["loopId"], "export track", bars=2)
+    phone.reload()
+    expect(phone.locator("#conn-dot")).to_have_attribute("data-state", "online")
+    phone.locator("#project-menu-toggle").tap()
+    phone.locator("#project-export").tap()
+    phone.locator("#export-format").select_option("wav:16")
+    phone.locator("#export-start").tap()
+    link = phone.locator("#export-result a")
+    expect(link).to_be_visible(timeout=60_000)
+    with phone.expect_download() as download_info:
+        link.click()
+    download = download_info.value
+    assert download.suggested_filename.endswith(".wav")
+    info = soundfile.info(download.path())
+    assert (info.samplerate, info.channels, info.subtype) == (48000, 2, "PCM_16")
+    assert info.duration >= 2 * 4 * 60 / 120 - 0.01                   # at least the two bars of the clip
+
+
+def test_undo_and_redo_from_the_top_bar(phone, daemon):
+    before = round(daemon.get("/api/transport").json()["tempoBpm"])
+    bpm = phone.locator("#bpm")
+    expect(bpm).to_have_value(str(before))
+    phone.locator("#bpm-up").tap()
+    expect(bpm).to_have_value(str(before + 1))
+    undo = phone.locator("#undo")
+    expect(undo).to_be_enabled()
+    expect(undo).to_have_attribute("aria-label", re.compile(r"^Undo \w"))
+    undo.tap()
+    expect(bpm).to_have_value(str(before))
+    assert daemon.get("/api/transport").json()["tempoBpm"] == before
+    phone.locator("#redo").tap()
+    expect(bpm).to_have_value(str(before + 1))
+    assert daemon.get("/api/transport").json()["tempoBpm"] == before + 1
+
+
+def test_a_refused_request_shows_the_daemons_sentence(chromium, playwright, daemon, tmp_path):
+    loop = upload(daemon, tmp_path, "plain upload", seed=13)
+    daemon.client.put("/api/pads/6", json={"loopId": loop["loopId"], "padName": "plain upload"})
+    page = open_page(chromium, playwright, daemon, screen="generate")
+    expect(page.locator(f'#vary-loop option[value="{loop["loopId"]}"]')).to_have_count(1)
+    page.locator("#vary-loop").select_option(loop["loopId"])
+    page.locator("#vary-form button[type=submit]").tap()
+    expect(page.locator(".toast.error")).to_have_text(re.compile(r"^'plain upload' was not generated, so it has no "
+                                                                 r"prompt to vary"))
+    errors = page.page_errors
+    page.context.close()
+    assert not errors, errors
+
+
+def test_the_page_reconnects_after_a_daemon_restart(chromium, playwright, tmp_path):
+    first = RunningDaemon(tmp_path, CONFIG)
+    second = None
+    try:
+        page = open_page(chromium, playwright, first)
+        port = first.port
+        first.stop()
+        expect(page.locator("#conn-dot")).to_have_attribute("data-state", re.compile("offline|connecting"))
+        expect(page.locator("#conn-banner")).to_be_visible()
+        second = RunningDaemon(tmp_path, CONFIG, port=port)
+        loop = upload(second, tmp_path, "after restart", seed=9)
+        second.client.put("/api/pads/1", json={"loopId": loop["loopId"], "padName": "after restart"})
+        expect(page.locator("#conn-dot")).to_have_attribute("data-state", "online", timeout=20_000)
+        expect(page.locator("#conn-banner")).to_be_hidden()
+        expect(page.locator('.pad[data-pad-index="1"]')).to_contain_text("after restart")
+        errors = page.page_errors
+        page.context.close()
+        assert not errors, errors
+    finally:
+        for running in (first, second):
+            if running is not None:
+                running.stop()
+
+
+# ---------------------------------------------------------------------------------------------- layout
+
+def _seed_for_screens(daemon, folder: Path) -> None:
+    names = ["kick groove", "bass line", "synth stab", "pad swell"]
+    loops = [upload(daemon, folder, name, seed=20 + index, bars=1) for index, name in enumerate(names)]
+    for index, loop in enumerate(loops):
+        daemon.client.put(f"/api/pads/{8 + index}", json={"loopId": loop["loopId"], "padName": loop["loopName"]})
+    put_song(daemon, loops[0]["loopId"], "Drums", start_bar=0, bars=4)
+    put_song(daemon, loops[1]["loopId"], "Bass", start_bar=2, bars=2)
+    daemon.post("/api/pads/8/trigger")                        # a playing pad (and the meter) in the pictures
+    job = daemon.post("/api/generate", json={"prompt": "deep house groove", "bars": 1, "options": 2}).json()
+    assert daemon.wait_for_job(job["jobId"])["state"] == "done"
+
+
+def _undersized_controls(page) -> list[str]:
+    """Visible controls smaller than a 44 px touch target (checkboxes and radios count by their label)."""
+    return page.evaluate("""() => {
+        const small = [];
+        const controls = document.querySelectorAll(
+            "button, select, input:not([type=hidden]), textarea, summary, a.button, [role=slider], [role=tab]");
+        for (const element of controls) {
+            let target = element;
+            if (element.matches("input[type=checkbox], input[type=radio]")) target = element.closest("label");
+            if (element.matches("input[type=file]")) target = element.closest("label");
+            const box = target.getBoundingClientRect();
+            if (!box.width || !box.height || element.closest("[hidden]")) continue;
+            const tall = element.matches("input[type=range], [role=slider]") || box.width >= 43.5;
+            if (box.height < 43.5 || !tall) small.push(`${element.id || element.className || element.tagName} ${Math.round(box.width)}x${Math.round(box.height)}`);
+        }
+        return small;
+    }""")
+
+
+@pytest.mark.parametrize("device_name", ["Pixel 7", "laptop"])
+def test_every_screen_fits_and_has_touch_sized_controls(chromium, playwright, daemon, tmp_path, device_name):
+    if device_name == "Pixel 7":
+        _seed_for_screens(daemon, tmp_path)
+    device = LAPTOP if device_name == "laptop" else playwright.devices["Pixel 7"]
+    page = open_page(chromium, playwright, daemon, device=device)
+    save = os.environ.get("GROOVEBOX_SCREENSHOTS") == "1"
+    prefix = "phone" if device_name == "Pixel 7" else "laptop"
+    for screen in SCREENS:
+        page.locator(f"#tab-{screen}").click()
+        expect(page.locator(f"#view-{screen}")).to_be_visible()
+        page.wait_for_timeout(300)                                              # waveforms arrive
+        if screen == "generate":
+            expect(page.locator("#gen-jobs .result").first).to_be_visible()       # jobs come with the snapshot
+        width = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+        assert width[0] <= width[1], f"{screen} scrolls sideways on {device_name}: {width}"
+        assert _undersized_controls(page) == [], screen
+        if save:
+            SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SCREENSHOT_DIR / f"{prefix}-{screen}.png"), scale="css")
+    page.locator("#tab-pads").click()
+    page.locator('.pad[data-pad-index="8"]').click(button="right")              # the settings sheet
+    expect(page.locator("#pad-dialog")).to_be_visible()
+    page.wait_for_timeout(300)
+    assert _undersized_controls(page) == [], "pad settings"
+    if save:
+        page.screenshot(path=str(SCREENSHOT_DIR / f"{prefix}-pad-settings.png"), scale="css")
+    errors = page.page_errors
+    page.context.close()
+    assert not errors, errors
