@@ -5,7 +5,8 @@ locks, logs or touches files; after warm-up it allocates nothing block-sized, on
 it reports (a pad or song state change, a loop-region wrap) and Python numbers. ``post`` is
 called by the control thread only. The two talk through deques (``append``/``popleft`` are atomic under
 the GIL): commands in, events out. Continuous values (position, meters) are written in place into
-``status`` every block.
+``status`` every block; an engine made with ``meters=False`` (an offline export nobody watches) skips the
+peak/RMS meters, which leaves the audio unchanged.
 
 Every state change happens on an exact frame: ``render`` splits its block at each due frame (a quantized
 launch, a stop, a timed command) and mixes the pieces in between, so the output does not depend on the
@@ -59,7 +60,7 @@ class Engine:
 
     def __init__(self, sample_rate: int = 48000, max_block_frames: int = 2048, tempo_bpm: float = 120.0,
                  beats_per_bar: int = 4, pads: int = 64, ceiling_db: float = -0.3,
-                 master_volume: float = 1.0) -> None:
+                 master_volume: float = 1.0, meters: bool = True) -> None:
         self.sample_rate = sample_rate
         self.max_block_frames = max_block_frames
         self.clock = TempoClock(sample_rate, tempo_bpm, beats_per_bar)
@@ -71,6 +72,7 @@ class Engine:
         self._mix = np.zeros((max_block_frames, 2), np.float32)
         self._fade = 1.0 - np.arange(1, DECLICK_FRAMES + 1, dtype=np.float32) / DECLICK_FRAMES
         self.master = MasterChain(sample_rate, max_block_frames, ceiling_db=ceiling_db, volume=master_volume)
+        self.master.metering = meters            # off: peak/RMS in ``status`` stay 0 (offline exports)
         self.metronome = Metronome(sample_rate)
         self.frame = 0
         self.status = np.zeros(Status.SIZE, np.float64)

@@ -29,8 +29,15 @@ class OfflineRenderer:
 
     def render(self, frames: int, commands: Iterable = ()) -> np.ndarray:
         """The next ``frames`` frames, float32 (frames, 2). ``commands`` carry ``at_frame``, sorted by it."""
+        out = np.empty((frames, 2), np.float32)
+        self.render_into(out, commands)
+        return out
+
+    def render_into(self, out: np.ndarray, commands: Iterable = ()) -> None:
+        """Overwrite every frame of ``out`` (float32 (frames, 2), e.g. a slice of a whole song's buffer) with
+        the next ``len(out)`` frames, as ``render`` does."""
         engine = self.engine
-        out = np.zeros((frames, 2), np.float32)
+        frames = len(out)
         pending = iter(commands)
         upcoming = next(pending, None)
         done = 0
@@ -50,7 +57,6 @@ class OfflineRenderer:
                 done += count
         for command in ([upcoming] if upcoming is not None else []) + list(pending):
             engine.post(command)
-        return out
 
 
 def render_offline(engine: Engine, total_frames: int, block_frames: int, commands: Iterable = ()) -> np.ndarray:

@@ -9,6 +9,8 @@ Decisions:
   line); pad actions of a performance play along on the same clock. Without ``seconds`` the render lasts
   until the song's last clip has ended and faded (``DECLICK_FRAMES``) and the performance's sounds have
   stopped, whichever is later.
+- The engine renders in blocks of 8192 frames unless told otherwise and without its peak/RMS meters (nobody
+  watches them here): neither changes a sample. Each stretch is rendered straight into the result buffer.
 - ``progress(fraction)`` is called after every rendered stretch of about a second (``fraction`` of the
   expected length, reaching 1.0 at the end), so a job runner can report an export's progress.
 - ``write_audio`` picks the format from the suffix: WAV (16/24-bit PCM or 32-bit float), FLAC (16/24-bit) or
@@ -52,7 +54,7 @@ Progress = Callable[[float], None]
 
 
 def render_project(project: Project, project_path: str | Path | None, actions: list[PadAction], *,
-                   block_frames: int = 256, seconds: float | None = None, library_dir: Path | None = None,
+                   block_frames: int = 8192, seconds: float | None = None, library_dir: Path | None = None,
                    sample_rate: int = 48000, progress: Progress | None = None) -> np.ndarray:
     """Render the project's song and ``actions`` (pad presses/releases) on it; float32 (frames, 2).
 
@@ -153,17 +155,16 @@ class _Renderer:
         self._expected = max(1, frames)
 
     def render(self, frames: int, commands: list | tuple = ()) -> np.ndarray:
-        parts = []
-        remaining = frames
-        while remaining > 0 or not parts:
-            count = min(self._chunk, remaining)
-            parts.append(self._renderer.render(count, commands))
+        """The next ``frames`` frames, rendered into one buffer (no per-stretch copies)."""
+        out = np.empty((frames, 2), np.float32)
+        for start in range(0, max(1, frames), self._chunk):   # once even for 0 frames: it posts ``commands``
+            count = min(self._chunk, frames - start)
+            self._renderer.render_into(out[start:start + count], commands)
             commands = ()                                   # the rest wait in the engine for their frames
-            remaining -= count
             self._done += count
             if self._progress is not None:
                 self._progress(min(0.999, self._done / self._expected))
-        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+        return out
 
     def finish(self, audio: np.ndarray) -> np.ndarray:
         if self._progress is not None:
@@ -174,7 +175,7 @@ class _Renderer:
 def _engine_for(compiled: CompiledProject, block_frames: int, sample_rate: int) -> Engine:
     engine = Engine(sample_rate=sample_rate, max_block_frames=max(2048, block_frames),
                     tempo_bpm=compiled.tempo_bpm, beats_per_bar=compiled.beats_per_bar,
-                    master_volume=compiled.master_volume)
+                    master_volume=compiled.master_volume, meters=False)
     for command in session_commands(compiled):
         engine.post(command)
     return engine
