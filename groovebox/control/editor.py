@@ -44,6 +44,11 @@ Decisions:
   came from), so the live project, the autosaved session and saved projects never depend on their location.
 - ``load`` (open / new project) replaces everything, clears the history, and is tolerant: a pad whose audio
   cannot be loaded stays in the project, empty in the engine, and is listed in ``warnings``.
+- Effects: ``SetEffects`` replaces the bus chains and master insert, ``SetSend``/``SetSends`` a pad's or
+  track's send levels. ``compile.effect_commands`` diffs old and new: a slot whose enabled chain changed
+  gets a freshly built processor (``SetEffect``; the engine crossfades), changed levels a
+  ``SetPadSends``/``SetTrackSends`` (the engine glides). Repeated changes of one chain or one source's sends
+  merge into one undo step like a fader sweep.
 """
 
 from __future__ import annotations
@@ -67,9 +72,11 @@ from groovebox.control.projects import (
     clean_name,
 )
 from groovebox.engine import commands as c
+from groovebox.fx.spec import EffectsConfig
 from groovebox.library.decode import AudioFileError, load_audio
 from groovebox.project.compile import (
     clip_audio_file,
+    effect_commands,
     pad_audio_file,
     pad_load,
     song_command,
@@ -83,6 +90,7 @@ from groovebox.project.model import (
     QuantizeText,
     Track,
     quantize_from_text,
+    send_levels,
 )
 
 __all__ = [
@@ -106,6 +114,9 @@ __all__ = [
     "ResizeClip",
     "SetBpm",
     "SetClipMix",
+    "SetEffects",
+    "SetSend",
+    "SetSends",
     "SetMasterVolume",
     "SetMetronome",
     "SetPadChokeGroup",
@@ -687,6 +698,81 @@ class RemoveClip(Edit):
         return _with_track(project, self.track_id, clips=track.clips[:index] + track.clips[index + 1:])
 
 
+@dataclass(frozen=True)
+class SetEffects(Edit):
+    """Replace the project's effects (bus chains and master insert): an ``EffectsConfig`` or its JSON dict."""
+
+    effects: EffectsConfig | dict
+    name: ClassVar[str] = "effects"
+
+    def apply(self, project, context):
+        return project.replace(effects=self.effects)
+
+    @property
+    def merge_key(self):
+        return ("effects",)
+
+
+def _with_sends(project: Project, context: EditContext, pad_index: int | None, track_id: str | None,
+                levels: list[float]) -> Project:
+    if (pad_index is None) == (track_id is None):
+        raise EditError("name either a pad or a track for the sends")
+    if pad_index is not None:
+        return _with_pad(project, context, pad_index, sends=levels)
+    return _with_track(project, track_id, sends=levels)
+
+
+def _sends_of(project: Project, context: EditContext, pad_index: int | None, track_id: str | None) -> list:
+    if pad_index is not None:
+        return list(send_levels(project.pad_at(context.check_pad(pad_index))))
+    if track_id is not None:
+        return list(send_levels(project.tracks[_track_index(project, track_id)]))
+    raise EditError("name either a pad or a track for the sends")
+
+
+@dataclass(frozen=True)
+class SetSends(Edit):
+    """All send levels (0..1 per bus; fewer given: the rest are 0) of a pad (``pad_index``) or a track."""
+
+    levels: tuple[float, ...]
+    pad_index: int | None = None
+    track_id: str | None = None
+    name: ClassVar[str] = "sends"
+
+    def apply(self, project, context):
+        return _with_sends(project, context, self.pad_index, self.track_id, list(self.levels))
+
+    @property
+    def merge_key(self):
+        return ("sends", self.pad_index, self.track_id)
+
+
+@dataclass(frozen=True)
+class SetSend(Edit):
+    """One send level (bus 0..3, level 0..1) of a pad (``pad_index``) or a track (``track_id``)."""
+
+    bus: int
+    level: float
+    pad_index: int | None = None
+    track_id: str | None = None
+    name: ClassVar[str] = "send"
+
+    def apply(self, project, context):
+        levels = _sends_of(project, context, self.pad_index, self.track_id)
+        if isinstance(self.bus, bool) or not isinstance(self.bus, int) or not 0 <= self.bus < len(levels):
+            raise EditError(f"bus {self.bus!r} does not exist (buses are 0-{len(levels) - 1})")
+        levels[self.bus] = self.level
+        return _with_sends(project, context, self.pad_index, self.track_id, levels)
+
+    @property
+    def label(self):
+        return f"send to bus {self.bus + 1}" if isinstance(self.bus, int) else self.name
+
+    @property
+    def merge_key(self):
+        return ("send", self.bus, self.pad_index, self.track_id)
+
+
 # ---------------------------------------------------------------------------------------------- editor
 
 @dataclass
@@ -892,7 +978,7 @@ class Editor:
 
     def _start_session(self) -> None:
         project = self._project
-        plan = self._plan(project.replace(pads=[], tracks=[]), project, tolerant=True)
+        plan = self._plan(project.replace(pads=[], tracks=[], effects=EffectsConfig()), project, tolerant=True)
         self.warnings.extend(plan.warnings)
         for warning in plan.warnings:
             log.warning("project %r: %s", project.project_name, warning)
@@ -931,7 +1017,14 @@ class Editor:
             plan.commands.extend(_pad_commands(plan.loaded.get(index), load))
             plan.loaded[index] = load
         self._plan_song(old, new, plan, tolerant)
+        self._plan_effects(old, new, plan)
         return plan
+
+    def _plan_effects(self, old: Project, new: Project, plan: _Plan) -> None:
+        try:
+            plan.commands.extend(effect_commands(new, old, self.sample_rate))
+        except ProjectError as error:
+            raise EditError(str(error)) from None
 
     def _plan_song(self, old: Project, new: Project, plan: _Plan, tolerant: bool) -> None:
         if _song_content(old) == _song_content(new):

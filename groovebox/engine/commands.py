@@ -13,6 +13,7 @@ from enum import IntEnum
 
 import numpy as np
 
+from groovebox.engine.effects import BUSES, MASTER
 from groovebox.engine.song import MAX_TRACKS, Arrangement, build_arrangement
 from groovebox.engine.stream import Header
 
@@ -44,7 +45,12 @@ __all__ = [
     "SongStop",
     "SongLocate",
     "SetSongLoop",
+    "SetEffect",
+    "SetPadSends",
+    "SetTrackSends",
     "MAX_TRACKS",
+    "BUSES",
+    "MASTER",
     "Command",
 ]
 
@@ -321,10 +327,40 @@ class SetSongLoop:
     at_frame: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class SetEffect:
+    """Put ``processor`` on effect slot ``slot`` (0..BUSES-1: a send bus; ``MASTER``: the master insert), or
+    empty it (None). The slot crossfades to it over ``effects.FADE_FRAMES`` from the block that picks it up.
+
+    ``processor`` has ``process(block) -> block`` (float32 (frames, 2)) and ``reset()``; it is built above the
+    engine (``groovebox.fx``) and must not be shared with another slot or engine. It comes back in an
+    ``EffectReleased`` event once the engine no longer uses it.
+    """
+
+    slot: int
+    processor: object | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SetPadSends:
+    """A pad's send levels (0..1, one per bus, post-fader); they glide and persist across ``LoadPad``."""
+
+    pad: int
+    levels: tuple[float, ...] = (0.0,) * BUSES
+
+
+@dataclass(frozen=True, slots=True)
+class SetTrackSends:
+    """A song track's send levels (0..1, one per bus, post-fader); they glide and persist across ``SetSong``."""
+
+    track: int
+    levels: tuple[float, ...] = (0.0,) * BUSES
+
+
 Command = (
     LoadPad | UnloadPad | PressPad | ReleasePad | StopPad | StopAll | SetPadMix | SetPadRegion | SetTempo
     | SetQuantize | SetMaster | SetMetronome | Locate | AttachStream | DetachStream | SetSong | SetTrackMix
-    | SongPlay | SongStop | SongLocate | SetSongLoop
+    | SongPlay | SongStop | SongLocate | SetSongLoop | SetEffect | SetPadSends | SetTrackSends
 )
 
 
@@ -465,6 +501,28 @@ def _check_song_loop(command: SetSongLoop) -> SetSongLoop:
     return replace(command, enabled=bool(command.enabled), start_bar=int(start), end_bar=int(end))
 
 
+def _check_effect(command: SetEffect) -> SetEffect:
+    if isinstance(command.slot, bool) or not isinstance(command.slot, int) or not 0 <= command.slot <= MASTER:
+        raise ValueError(f"effect slot {command.slot!r} out of range 0..{MASTER} ({MASTER} = the master insert)")
+    processor = command.processor
+    if processor is not None and not (callable(getattr(processor, "process", None))
+                                      and callable(getattr(processor, "reset", None))):
+        raise ValueError("an effect processor needs process(block) and reset() methods")
+    return command
+
+
+def _check_levels(levels: tuple[float, ...]) -> tuple[float, ...]:
+    if not isinstance(levels, (tuple, list)) or len(levels) != BUSES:
+        raise ValueError(f"send levels are {BUSES} numbers (one per bus), got {levels!r}")
+    return tuple(_unit(f"send {bus}", level) for bus, level in enumerate(levels))
+
+
+def _check_track_sends(command: SetTrackSends) -> SetTrackSends:
+    if isinstance(command.track, bool) or not isinstance(command.track, int) or not 0 <= command.track < MAX_TRACKS:
+        raise ValueError(f"track index {command.track!r} out of range 0..{MAX_TRACKS - 1}")
+    return replace(command, levels=_check_levels(command.levels))
+
+
 _CHECKS = {
     AttachStream: _check_stream,
     LoadPad: _check_load,
@@ -479,4 +537,7 @@ _CHECKS = {
     SetTrackMix: _check_track_mix,
     SongLocate: lambda cmd: replace(cmd, beat=_finite("beat", cmd.beat, -1e7, 1e7)),
     SetSongLoop: _check_song_loop,
+    SetEffect: _check_effect,
+    SetPadSends: lambda cmd: replace(cmd, levels=_check_levels(cmd.levels)),
+    SetTrackSends: _check_track_sends,
 }

@@ -18,6 +18,11 @@ A stream pad (``AttachStream``, see ``stream.py``) launches like any pad but rea
 The song (``SetSong``, tracks of clips on bars, with its own transport) is played by ``song.SongPlayer`` on
 the same clock: its due frames (clip starts and ends, loop wraps, queued play/stop/jump) split blocks like
 pad launches, its voices mix after the pads, and its stopped sounds fade out in the same declick tails.
+
+Effects (``SetEffect``, ``SetPadSends``, ``SetTrackSends``; see ``effects.py``): pads, song tracks and their
+declick tails feed the send buses post-fader inside each segment; after the block's last segment the buses
+run and return into the mix, then the master insert processes it, then the master chain. Without any effect
+processor none of this runs and the output is bit-identical to an engine without effects.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ import numpy as np
 
 from groovebox.engine import commands as c
 from groovebox.engine.commands import QUANTIZE_BEATS, LaunchMode, Quantize
+from groovebox.engine.effects import Effects
 from groovebox.engine.events import (
     BufferReleased,
     PadState,
@@ -44,7 +50,7 @@ from groovebox.engine.gain import GainRamp
 from groovebox.engine.master import LATENCY_FRAMES, MasterChain
 from groovebox.engine.metronome import Metronome
 from groovebox.engine.pad import NOT_DUE, PadSlot, Tail
-from groovebox.engine.song import SongPlayer
+from groovebox.engine.song import MAX_TRACKS, SongPlayer
 from groovebox.engine.stream import StreamReader, StreamScratch
 from groovebox.engine.voice import Playhead, Scratch
 from groovebox.transport.clock import TempoClock
@@ -82,7 +88,10 @@ class Engine:
         self._timed: list[tuple[int, int, c.Command]] = []
         self._sequence = count()
         self._retired: deque[tuple[int, object]] = deque()      # (release frame, event to send then)
+        self.effects = Effects(max_block_frames, pads + MAX_TRACKS, self._outbox.append)
         self.song = SongPlayer(self.clock, max_block_frames, self._fade_voice, self._move_grid, self._outbox.append)
+        self.song.effects = self.effects
+        self.song.source_base = pads
 
     @property
     def latency_frames(self) -> int:
@@ -120,6 +129,9 @@ class Engine:
         mix = self._mix[:frames]
         mix.fill(0.0)
         self._drain_inbox(start)
+        effects = self.effects
+        if effects.enabled:
+            effects.begin_block(start, frames)
         at = start
         while True:
             due = self._next_due(at, end)
@@ -130,6 +142,8 @@ class Engine:
                 break
             self._apply_due(at)
         self.frame = end
+        if effects.enabled:
+            effects.finish_block(mix, start, frames)
         self.master.process(mix, out, frames)
         for pad in self.pads:
             if pad.stream is not None:
@@ -175,6 +189,7 @@ class Engine:
     # ----------------------------------------------------------------- mixing
     def _mix_segment(self, mix: np.ndarray, at: int, n: int) -> None:
         voice = self._scratch.voice[:n]
+        effects = self.effects if self.effects.enabled else None
         for pad in self.pads:
             if pad.playing:
                 if pad.stream is None:
@@ -183,6 +198,8 @@ class Engine:
                     pad.stream.read(voice, at, n, pad.playhead, self.clock, self._scratch, self._stream_scratch)
                 np.multiply(voice, pad.gains.frames(at, n, self._scratch.arange32), out=voice)
                 np.add(mix, voice, out=mix)
+                if effects is not None:
+                    effects.feed(pad.index, voice, at, n)
         self.song.mix_into(mix, voice, at, n, self._scratch)
         for tail in self._tails:
             if tail.active:
@@ -200,6 +217,8 @@ class Engine:
             np.multiply(voice, tail.curve[offset:offset + count_], out=voice)
             target = mix[first - at:last - at]
             np.add(target, voice, out=target)
+            if tail.source >= 0 and self.effects.enabled:
+                self.effects.feed(tail.source, voice, first, count_)
         if at + n >= tail.fade_start + DECLICK_FRAMES:
             tail.active = False
             tail.playhead.audio = None
@@ -208,10 +227,11 @@ class Engine:
         """Hand the pad's current sound to a tail that fades it out from ``at``."""
         if pad.stream is not None and not pad.stream.can_fade_out(at):
             return                                   # no written audio to fade out: it is silent already
-        self._fade_voice(pad.playhead, pad.gains, at)
+        self._fade_voice(pad.playhead, pad.gains, at, pad.index)
 
-    def _fade_voice(self, playhead: Playhead, gains: GainRamp, at: int) -> None:
-        """Hand the sound read by ``playhead`` (at ``gains``) to a tail that fades it out from ``at``."""
+    def _fade_voice(self, playhead: Playhead, gains: GainRamp, at: int, source: int = -1) -> None:
+        """Hand the sound read by ``playhead`` (at ``gains``) to a tail that fades it out from ``at``; the tail
+        feeds the effect buses with the sends of effect source ``source`` (-1: none)."""
         left, right = gains.at(at)
         if left == 0.0 and right == 0.0:
             return                                   # silent (a muted track): nothing to fade
@@ -220,6 +240,7 @@ class Engine:
         np.multiply(self._fade, left, out=tail.curve[:, 0])
         np.multiply(self._fade, right, out=tail.curve[:, 1])
         tail.fade_start = at
+        tail.source = source
         tail.active = True
 
     def _free_tail(self) -> Tail:
@@ -508,6 +529,16 @@ class Engine:
         old = self.song.set_arrangement(command.arrangement, at)
         self._retired.append((at + DECLICK_FRAMES, SongReleased(old)))
 
+    # ----------------------------------------------------------------- effects
+    def _set_effect(self, command: c.SetEffect, at: int) -> None:
+        self.effects.set_processor(command.slot, command.processor, at)
+
+    def _set_pad_sends(self, command: c.SetPadSends, at: int) -> None:
+        self.effects.set_sends(command.pad, command.levels, at)
+
+    def _set_track_sends(self, command: c.SetTrackSends, at: int) -> None:
+        self.effects.set_sends(len(self.pads) + command.track, command.levels, at)
+
     def _set_track_mix(self, command: c.SetTrackMix, at: int) -> None:
         self.song.set_track_mix(command.track, command.volume, command.pan, command.muted, command.soloed, at)
 
@@ -574,4 +605,7 @@ _HANDLERS = {
     c.SongStop: "_song_stop",
     c.SongLocate: "_song_locate",
     c.SetSongLoop: "_set_song_loop",
+    c.SetEffect: "_set_effect",
+    c.SetPadSends: "_set_pad_sends",
+    c.SetTrackSends: "_set_track_sends",
 }

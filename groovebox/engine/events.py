@@ -22,6 +22,8 @@ __all__ = [
     "SongStateChanged",
     "SongLocated",
     "SongReleased",
+    "EffectReleased",
+    "EffectFailed",
     "Status",
 ]
 
@@ -108,6 +110,23 @@ class SongReleased:
     it or its audio, so the control thread may drop it."""
 
     arrangement: object
+
+
+@dataclass(frozen=True, slots=True)
+class EffectReleased:
+    """The engine no longer uses this effect processor (replaced by a ``SetEffect``); the control thread may
+    drop it."""
+
+    processor: object
+
+
+@dataclass(frozen=True, slots=True)
+class EffectFailed:
+    """The processor of effect slot ``slot`` (a bus, or ``effects.MASTER``) raised or returned the wrong shape;
+    the engine dropped it (the bus is silent, the master insert passes the mix) and releases it."""
+
+    slot: int
+    reason: str
 
 
 class Status:

@@ -90,13 +90,15 @@ class PadSlot:
 class Tail:
     """A sound fading out after a stop, retrigger or choke, so that nothing clicks.
 
-    ``curve`` is the fade multiplied by the pad's gains at the moment it started, (fade frames, 2).
+    ``curve`` is the fade multiplied by the pad's gains at the moment it started, (fade frames, 2);
+    ``source`` the effect source whose sends the fading sound keeps feeding (-1: none).
     """
 
-    __slots__ = ("active", "playhead", "curve", "fade_start")
+    __slots__ = ("active", "playhead", "curve", "fade_start", "source")
 
     def __init__(self, fade_frames: int) -> None:
         self.active = False
         self.playhead = Playhead()
         self.curve = np.zeros((fade_frames, 2), np.float32)
         self.fade_start = 0
+        self.source = -1

@@ -147,9 +147,10 @@ def _region(clip) -> tuple[int, int]:
 class TrackVoice:
     """One track's mix and the clip it is playing (``clip`` -1: silent). Audio thread only."""
 
-    __slots__ = ("playhead", "gains", "clip", "volume", "pan", "muted", "soloed")
+    __slots__ = ("index", "playhead", "gains", "clip", "volume", "pan", "muted", "soloed")
 
-    def __init__(self, max_block_frames: int) -> None:
+    def __init__(self, index: int, max_block_frames: int) -> None:
+        self.index = index
         self.playhead = Playhead()
         self.gains = GainRamp(max_block_frames)
         self.clip = -1
@@ -162,20 +163,24 @@ class TrackVoice:
 class SongPlayer:
     """The song transport and track voices of one engine. Audio thread only (see the module docstring).
 
-    ``fade(playhead, gains, at)`` hands a sound to a declick tail; ``move_grid(beat, at)`` makes engine frame
+    ``fade(playhead, gains, at, source)`` hands a sound to a declick tail (``source``: the track's effect
+    source, ``source_base + track``, whose sends the tail keeps feeding); ``effects`` (set by the engine, or
+    None) gets every track's post-fader sound for the send buses; ``move_grid(beat, at)`` makes engine frame
     ``at`` be engine beat ``beat`` (pads follow); ``emit(event)`` appends to the engine's outbox.
     """
 
     def __init__(self, clock: TempoClock, max_block_frames: int,
-                 fade: Callable[[Playhead, GainRamp, int], None], move_grid: Callable[[float, int], None],
+                 fade: Callable[[Playhead, GainRamp, int, int], None], move_grid: Callable[[float, int], None],
                  emit: Callable[[object], None]) -> None:
         self.clock = clock
         self.sample_rate = clock.sample_rate
         self._fade = fade
         self._move_grid = move_grid
         self._emit = emit
+        self.effects = None                  # engine.effects.Effects: the send buses
+        self.source_base = 0                 # effect source of track 0
         self.arrangement = build_arrangement((), (), clock.beats_per_bar)
-        self._all_voices = [TrackVoice(max_block_frames) for _ in range(MAX_TRACKS)]
+        self._all_voices = [TrackVoice(index, max_block_frames) for index in range(MAX_TRACKS)]
         self.voices: list[TrackVoice] = []  # the arrangement's tracks (a slice of ``_all_voices``)
         self.state = SongState.STOPPED
         self.origin_beat = 0.0               # engine beat of song beat 0 while playing (whole bars)
@@ -488,7 +493,7 @@ class SongPlayer:
 
     def _silence(self, voice: TrackVoice, at: int) -> None:
         if voice.clip >= 0:
-            self._fade(voice.playhead, voice.gains, at)
+            self._fade(voice.playhead, voice.gains, at, self.source_base + voice.index)
             voice.clip = -1
             voice.playhead.audio = None
 
@@ -515,6 +520,7 @@ class SongPlayer:
         """Add the tracks' sound for frames ``at .. at+n-1`` to ``mix[:n]`` (``buffer``: an (n, 2) work area)."""
         if not self.sounding:
             return
+        effects = self.effects if self.effects is not None and self.effects.enabled else None
         for voice in self.voices:
             if voice.clip < 0:
                 continue
@@ -524,3 +530,5 @@ class SongPlayer:
             voice.playhead.read(buffer, at, n, scratch)
             np.multiply(buffer, gains.frames(at, n, scratch.arange32), out=buffer)
             np.add(mix, buffer, out=mix)
+            if effects is not None:
+                effects.feed(self.source_base + voice.index, buffer, at, n)

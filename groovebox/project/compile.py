@@ -8,6 +8,12 @@ The song (tracks and clips) becomes one ``SetSong``: every distinct audio file i
 the clips that play it. A clip's native tempo comes from its library record (``<library_dir>/../groovebox.db``,
 when there is one) so it follows the project tempo by varispeed; a clip of a file, or of a loop whose tempo
 is unknown, gets 0: it plays at its own speed at any tempo (still starting on its bar).
+
+Effects (``project.effects``, pad and track ``sends``) become ``SetEffect`` commands holding processors built
+by ``groovebox.fx.processor`` (pedalboard), and ``SetPadSends``/``SetTrackSends``. ``effect_commands`` diffs
+two projects, so a fresh engine (``compile_project``), an export and the live editor use one path; a slot
+whose enabled effects did not change keeps its processor (and its reverb tail). Track sends follow the
+track's position, as the engine's tracks do.
 """
 
 from __future__ import annotations
@@ -22,6 +28,8 @@ import numpy as np
 
 from groovebox.engine import commands as c
 from groovebox.engine.song import build_arrangement
+from groovebox.fx.processor import build_processor
+from groovebox.fx.spec import BUS_COUNT
 from groovebox.library.decode import AudioFileError, load_audio
 from groovebox.library.store import Library, LibraryError
 from groovebox.project.model import (
@@ -33,6 +41,7 @@ from groovebox.project.model import (
     launch_mode_from_text,
     quantize_from_text,
     resolve_audio_path,
+    send_levels,
 )
 
 __all__ = [
@@ -40,6 +49,8 @@ __all__ = [
     "compile_project",
     "compile_song",
     "session_commands",
+    "effect_commands",
+    "slot_chain",
     "pad_audio_file",
     "pad_load",
     "clip_audio_file",
@@ -62,6 +73,7 @@ class CompiledProject:
     metronome: bool
     pads: list[c.LoadPad] = field(default_factory=list)
     song: c.SetSong | None = None          # None: the project has no tracks
+    effects: list[c.Command] = field(default_factory=list)    # SetEffect / SetPadSends / SetTrackSends
 
 
 def compile_project(project: Project, project_path: str | Path | None = None, library_dir: Path | None = None,
@@ -79,6 +91,7 @@ def compile_project(project: Project, project_path: str | Path | None = None, li
         metronome=project.metronome,
         pads=loads,
         song=compile_song(project, project_path, library_dir, sample_rate, loop_bpm),
+        effects=effect_commands(project, None, sample_rate),
     )
 
 
@@ -181,7 +194,47 @@ def session_commands(compiled: CompiledProject, metronome_volume: float = 0.5) -
         c.SetMetronome(compiled.metronome, metronome_volume),
         *compiled.pads,
         *([compiled.song] if compiled.song is not None else []),
+        *compiled.effects,
     ]
+
+
+def slot_chain(project: Project, slot: int) -> tuple:
+    """The enabled effects of engine effect slot ``slot`` (a bus 0..BUS_COUNT-1, or BUS_COUNT: the master
+    insert); empty for a disabled bus. Equal tuples sound the same."""
+    effects = project.effects
+    if slot < BUS_COUNT and not effects.bus(slot).enabled:
+        return ()
+    return tuple(effect for effect in effects.chain(slot) if effect.enabled)
+
+
+def effect_commands(new: Project, old: Project | None = None, sample_rate: int = 48000) -> list[c.Command]:
+    """The commands that take an engine playing ``old``'s effects (None: a fresh engine, no effects) to
+    ``new``'s: a ``SetEffect`` with a freshly built processor per slot whose enabled chain changed, and a
+    ``SetPadSends``/``SetTrackSends`` per pad/track whose levels changed. ``ProjectError`` if pedalboard
+    refuses a setting."""
+    commands: list[c.Command] = []
+    for slot in range(BUS_COUNT + 1):
+        chain = slot_chain(new, slot)
+        if old is not None and slot_chain(old, slot) == chain:
+            continue
+        if old is None and not chain:
+            continue
+        try:
+            commands.append(c.SetEffect(slot, build_processor(chain, sample_rate)))
+        except (ValueError, RuntimeError) as error:
+            where = "master insert" if slot == BUS_COUNT else f"bus {slot + 1}"
+            raise ProjectError(f"{where}: {error}") from None
+    pads = sorted({pad.pad_index for pad in new.pads} | {pad.pad_index for pad in (old.pads if old else [])})
+    for index in pads:
+        levels = send_levels(new.pad_at(index))
+        if levels != send_levels(old.pad_at(index) if old else None):
+            commands.append(c.SetPadSends(index, levels))
+    old_tracks = old.tracks if old is not None else []
+    for index in range(min(c.MAX_TRACKS, max(len(new.tracks), len(old_tracks)))):
+        levels = send_levels(new.tracks[index] if index < len(new.tracks) else None)
+        if levels != send_levels(old_tracks[index] if index < len(old_tracks) else None):
+            commands.append(c.SetTrackSends(index, levels))
+    return commands
 
 
 def _compile_pad(project: Project, pad: Pad, project_path: str | Path | None, library_dir: Path | None,

@@ -34,8 +34,10 @@ from pydantic.alias_generators import to_camel
 
 from groovebox.background import fsync_directory
 from groovebox.engine.commands import LaunchMode, Quantize
+from groovebox.fx.spec import BUS_COUNT, EffectsConfig
 
 __all__ = [
+    "send_levels",
     "Pad",
     "Clip",
     "Track",
@@ -66,6 +68,7 @@ Seconds = Annotated[float, Field(ge=0.0)]
 TempoBpm = Annotated[float, Field(ge=20.0, le=400.0)]
 Name = Annotated[str, Field(max_length=100)]
 AudioPath = Annotated[str, Field(min_length=1, max_length=4096)]
+Sends = Annotated[list[Volume], Field(max_length=BUS_COUNT)]    # per bus, post-fader; missing = 0
 
 _QUANTIZE_BY_TEXT: dict[str, Quantize] = dict(zip(get_args(QuantizeText), Quantize, strict=True))
 _LAUNCH_MODE_BY_TEXT: dict[str, LaunchMode] = dict(zip(get_args(LaunchModeText), LaunchMode, strict=True))
@@ -117,6 +120,7 @@ class Pad(_Model):
     from the end of the file), and None means the end of the file. ``nativeBpm`` is the tempo the audio
     was played at (None = assume the project tempo). ``quantize`` overrides the project's ``quantizeGrid``
     for this pad (None = follow it). ``chokeGroup`` 1-16: starting a pad stops the others in its group.
+    ``sends`` are the levels (0..1) to the project's effect buses 0..3, post-fader; missing ones are 0.
     """
 
     pad_index: int = Field(ge=0, le=63)
@@ -131,6 +135,7 @@ class Pad(_Model):
     choke_group: int = Field(default=0, ge=0, le=16)
     native_bpm: TempoBpm | None = None
     quantize: QuantizeText | None = None
+    sends: Sends = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _check(self) -> Pad:
@@ -175,7 +180,7 @@ class Clip(_Model):
 
 
 class Track(_Model):
-    """A song track: a mixer channel holding clips. Stored and validated; not yet played by the engine."""
+    """A song track: a mixer channel holding clips; ``sends`` as a pad's (per bus, post-fader, missing = 0)."""
 
     track_id: Identifier = Field(default_factory=_new_id)
     track_name: Name = ""
@@ -183,6 +188,7 @@ class Track(_Model):
     pan: Pan = 0.0
     is_muted: bool = False
     is_soloed: bool = False
+    sends: Sends = Field(default_factory=list)
     clips: list[Clip] = Field(default_factory=list)
 
     @field_validator("clips")
@@ -196,8 +202,9 @@ class Project(_Model):
     """A whole session: tempo, launch grid, master volume, up to 16 pads and the song's tracks.
 
     Pads are listed in any order with unique ``padIndex``; a pad index that is not listed is empty.
-    ``tracks`` (the song arrangement) are stored and validated but not yet played. ``createdAt`` and
-    ``updatedAt`` are ISO 8601 timestamps kept as given: ``save_project`` does not touch them.
+    ``tracks`` are the song arrangement. ``effects`` holds the send buses' chains and the master insert
+    (``groovebox.fx.spec``; a file without it has none). ``createdAt`` and ``updatedAt`` are ISO 8601
+    timestamps kept as given: ``save_project`` does not touch them.
     """
 
     project_id: Identifier = Field(default_factory=_new_id)
@@ -209,6 +216,7 @@ class Project(_Model):
     metronome: bool = False
     pads: list[Pad] = Field(default_factory=list, max_length=16)
     tracks: list[Track] = Field(default_factory=list)
+    effects: EffectsConfig = Field(default_factory=EffectsConfig)
     created_at: datetime | None = Field(default=None, strict=False)
     updated_at: datetime | None = Field(default=None, strict=False)
 
@@ -231,6 +239,12 @@ class Project(_Model):
     def to_json(self) -> str:
         """The project as the camelCase JSON document ``load_project`` reads (2-space indent, newline)."""
         return self.model_dump_json(by_alias=True, indent=2) + "\n"
+
+
+def send_levels(item: Pad | Track | None) -> tuple[float, ...]:
+    """A pad's or track's send levels, one per bus (``BUS_COUNT``), missing ones 0 (None: all 0)."""
+    sends = list(item.sends) if item is not None else []
+    return tuple(sends + [0.0] * (BUS_COUNT - len(sends)))
 
 
 class ProjectError(ValueError):

@@ -62,7 +62,16 @@ class Health(BaseModel):
 
 def create_app(context: WebContext) -> FastAPI:
     """The FastAPI application for the daemon described by ``context``. OpenAPI at ``/docs``."""
-    from groovebox.web import routes_auth, routes_generate, routes_loops, routes_page, routes_play, routes_projects, ws
+    from groovebox.web import (
+        routes_auth,
+        routes_effects,
+        routes_generate,
+        routes_loops,
+        routes_page,
+        routes_play,
+        routes_projects,
+        ws,
+    )
     from groovebox.web.security import OriginGuard, RateLimit, require_token
 
     app = FastAPI(title="PromptLoop groovebox", version=__version__,
@@ -82,7 +91,7 @@ def create_app(context: WebContext) -> FastAPI:
 
     protected = [Depends(require_token)]
     app.include_router(routes_auth.router())
-    for module in (routes_loops, routes_projects, routes_play, routes_generate):
+    for module in (routes_loops, routes_projects, routes_play, routes_generate, routes_effects):
         app.include_router(module.router(), dependencies=protected)
     app.include_router(ws.router())
     app.include_router(routes_page.router())
