@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from groovebox import __version__
 from groovebox.engine import Engine, PadState, PadStateChanged, Status
 from groovebox.engine import commands as c
-from groovebox.engine.events import BufferReleased, TempoChanged
+from groovebox.engine.events import BufferReleased, EffectFailed, EffectReleased, TempoChanged
 from groovebox.transport import TapTempo
 
 __all__ = ["Session", "SessionInfo", "every"]
@@ -121,8 +121,11 @@ class Session:
                 pads_changed = True
             elif isinstance(event, TempoChanged):
                 self.tempo_bpm = event.tempo_bpm
-            elif isinstance(event, BufferReleased):
-                continue    # dropping the event frees the buffer here, off the audio thread
+            elif isinstance(event, (BufferReleased, EffectReleased)):
+                continue    # dropping the event frees the buffer (or effect) here, off the audio thread
+            elif isinstance(event, EffectFailed):
+                log.warning("effect slot %d failed and was bypassed: %s", event.slot, event.reason)
+                self.info.warnings.append(f"effect slot {event.slot} bypassed: {event.reason}")
             for listener in self.event_listeners:
                 listener(event)
         if pads_changed:
