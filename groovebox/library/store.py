@@ -231,15 +231,16 @@ class Library:
         return self.audio_dir / self.get(loop_id).audio_file
 
     def list(self, search: str | None = None, category: str | None = None, source: str | None = None,
-             limit: int = 100, offset: int = 0) -> list[LoopRecord]:
-        """Loops, newest first. ``search``: every word must occur (any case) in the name, tags or prompt."""
+             limit: int = 100, offset: int = 0, peak_points: int | None = None) -> list[LoopRecord]:
+        """Loops, newest first. ``search``: every word must occur (any case) in the name, tags or prompt.
+        ``peak_points``: fewer waveform pairs per loop (a list's thumbnails), each group's min and max."""
         if not (0 < limit <= 10_000 and offset >= 0):
             raise LibraryError("limit must be 1-10000 and offset >= 0")
         where, parameters = _filters(search, category, source)
         rows = self._connection().execute(
             f"SELECT {', '.join(_COLUMNS)} FROM loops {where} ORDER BY created_at DESC, rowid DESC "
             "LIMIT ? OFFSET ?", (*parameters, limit, offset)).fetchall()
-        return [_record(row) for row in rows]
+        return [_record(row, peak_points) for row in rows]
 
     def count(self, search: str | None = None, category: str | None = None, source: str | None = None) -> int:
         """How many loops ``list`` would return without a limit."""
@@ -467,9 +468,15 @@ def _quantise_peaks(peaks: np.ndarray) -> np.ndarray:
     return np.clip(np.round(peaks * 127.0), -127, 127).astype(np.int8)
 
 
-def _pairs_from_bytes(blob: bytes) -> tuple[tuple[float, float], ...]:
-    values = np.frombuffer(blob, dtype=np.int8).reshape(-1, 2) / 127.0
-    return tuple((round(float(low), 4), round(float(high), 4)) for low, high in values)
+def _pairs_from_bytes(blob: bytes, points: int | None = None) -> tuple[tuple[float, float], ...]:
+    """The stored int8 pairs as floats rounded to 4 places (k/127 never lies on a rounding tie), reduced to
+    ``points`` pairs (each group's min and max) when that is fewer."""
+    values = np.frombuffer(blob, dtype=np.int8).reshape(-1, 2).astype(np.float64) / 127.0
+    if points is not None and 0 < points < len(values):
+        starts = np.arange(points) * len(values) // points
+        values = np.stack([np.minimum.reduceat(values[:, 0], starts), np.maximum.reduceat(values[:, 1], starts)],
+                          axis=1)
+    return tuple(map(tuple, np.round(values, 4).tolist()))
 
 
 def _tags_json(tags: Sequence[str]) -> str:
@@ -484,12 +491,12 @@ def _row(record: LoopRecord) -> tuple[Any, ...]:
             record.loudness_lufs, record.created_at.isoformat(timespec="microseconds"), record.audio_file)
 
 
-def _record(row: Sequence[Any]) -> LoopRecord:
+def _record(row: Sequence[Any], peak_points: int | None = None) -> LoopRecord:
     values = dict(zip(_COLUMNS, row, strict=True))
     return LoopRecord(
         loop_id=values["id"], name=values["name"], category=values["category"], tags=json.loads(values["tags"]),
         bpm=values["bpm"], bars=values["bars"], key=values["key"], duration_s=values["duration_s"],
         frames=values["frames"], source=values["source"], prompt=values["prompt"],
         generation_config=None if values["generation_config"] is None else json.loads(values["generation_config"]),
-        seed=values["seed"], peaks=_pairs_from_bytes(values["peaks"]), loudness_lufs=values["loudness_lufs"],
+        seed=values["seed"], peaks=_pairs_from_bytes(values["peaks"], peak_points), loudness_lufs=values["loudness_lufs"],
         created_at=datetime.fromisoformat(values["created_at"]), audio_file=values["audio_file"])
