@@ -20,7 +20,11 @@ from pathlib import Path
 
 import uvicorn
 
-from groovebox.background import idle_process_pool, warm_pool
+from groovebox.appliance.bootguard import BootGuard
+from groovebox.appliance.frontpanel import open_front_panel
+from groovebox.appliance.journal import use_journal_levels
+from groovebox.appliance.notify import Progress, SystemdNotifier
+from groovebox.background import idle_process_pool, start_pool
 from groovebox.config import Settings, default_data_dir
 from groovebox.control.autosave import SESSION_FILE, Autosaver, restore_session
 from groovebox.control.editor import (
@@ -86,6 +90,9 @@ class Daemon:
         self.settings = settings
         self.options = options
         self.data_dir = options.data_dir or Path(settings.paths.data_dir or default_data_dir())
+        self.front_panel = open_front_panel(settings)       # OLED and encoders (None when both are off)
+        self.boot = BootGuard(self.data_dir)                 # crash counting: may start blank, and says why
+        self.boot.assess(shift_held=self.front_panel is not None and self.front_panel.shift_held())
         self.projects = ProjectStore(self.data_dir)
         self.project, compiled = self._load_project()
         self.quantize = compiled.quantize
@@ -175,9 +182,12 @@ class Daemon:
     async def serve(self, stop: asyncio.Event) -> None:
         """Run until ``stop`` is set: audio, the session loop and (optionally) the web server."""
         self.generator.start_workers()               # forks before the audio starts
-        warm_pool(self.workers, 1)
+        start_pool(self.workers, 1)            # at SCHED_IDLE: not waited for
         session = self.start_audio()
         session.event_listeners.append(self.stretcher.on_event)     # tap tempo, Link, MIDI clock in
+        self.boot.started()
+        if self.boot.decision.reason:
+            session.info.warnings.append(self.boot.decision.reason)
         self.start_controllers(asyncio.get_running_loop())
         self.start_live_pad()
         tasks = [asyncio.create_task(session.run(stop), name="session"),
@@ -192,6 +202,8 @@ class Daemon:
         if self.live is not None:
             tasks.append(asyncio.create_task(self.live.run(stop), name="live-pad"))
         tasks.append(asyncio.create_task(self.exports.run(stop), name="exports"))
+        if self.front_panel is not None:
+            tasks.append(asyncio.create_task(self.front_panel.run(self, stop), name="front-panel"))
         server = None
         if self.options.serve_web:
             server = _Server(uvicorn.Config(create_app(self.web_context()), host=self.settings.web.host,
@@ -199,6 +211,10 @@ class Daemon:
             install_secret_filter([self._api_key] if self._api_key else [])     # after uvicorn set up logging
             tasks.append(asyncio.create_task(server.serve(), name="web"))
             tasks.append(asyncio.create_task(every(1.0, stop, self.pairing.pin), name="pairing-pin"))
+        audio_progress = Progress(lambda: self.audio.stats.callbacks if self.audio is not None else 0)
+        tasks.append(asyncio.create_task(SystemdNotifier.from_environ().run(
+            stop, ready=lambda: server is None or server.started, status=lambda: f"playing {self.project.project_name}",
+            healthy=audio_progress.advanced), name="systemd-notify"))        # watchdog pings from this loop
         gc.freeze()
         try:
             await _wait_first(stop, tasks)
@@ -210,6 +226,7 @@ class Daemon:
             self.close()
         if server is not None and not server.started:
             raise OSError(f"web server could not listen on {self.settings.web.host}:{self.settings.web.port}")
+        self.boot.stopped_cleanly()
 
     def web_context(self) -> WebContext:
         """What the HTTP API and the WebSocket reach (after ``start_audio`` and ``start_live_pad``)."""
@@ -220,8 +237,10 @@ class Daemon:
                           workers=self.workers, exports=self.exports, secrets=secrets)
 
     def _show_pin(self, pin: str) -> None:
-        """A new pairing PIN: the log shows it (the OLED too, once there is one)."""
+        """A new pairing PIN: the log shows it, and the OLED's system page."""
         self.current_pin = pin
+        if self.front_panel is not None:
+            self.front_panel.pin_changed(pin)
         log.warning("pairing PIN for the phone page: %s (valid for %.0f s)", pin, self.settings.web.pin_period_s)
 
     def _clock_outputs(self) -> list:
@@ -321,6 +340,8 @@ class Daemon:
             self.live.close()                        # after the audio: the engine no longer reads the ring
         self.workers.shutdown(wait=False, cancel_futures=True)
         self.pairing.close()
+        if self.front_panel is not None:
+            self.front_panel.close()
 
 
 async def _wait_first(stop: asyncio.Event, tasks: list[asyncio.Task]) -> None:
@@ -336,6 +357,7 @@ async def _wait_first(stop: asyncio.Event, tasks: list[asyncio.Task]) -> None:
 def run_daemon(settings: Settings, options: DaemonOptions) -> int:
     """``groovebox run``: serve until SIGINT/SIGTERM. Returns the process exit code."""
     sys.setswitchinterval(0.001)     # the audio callback needs the GIL back within a millisecond
+    use_journal_levels()             # under systemd: journald sees each line's level
     daemon = Daemon(settings, options)
 
     async def main() -> None:

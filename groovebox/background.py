@@ -29,7 +29,7 @@ from concurrent.futures import ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["fsync_directory", "idle_process_pool", "start_in_background", "warm_pool"]
+__all__ = ["fsync_directory", "idle_process_pool", "start_in_background", "start_pool", "warm_pool"]
 
 log = logging.getLogger(__name__)
 
@@ -67,16 +67,30 @@ def start_in_background(process, nice: int = 10) -> None:
         log.info("background process %s keeps its priority: %s", process.name, error)
 
 
-class _SingleThreadedSpawnProcess(multiprocessing.context.SpawnProcess):
-    """A spawned process whose environment has the thread variables set from its first instruction."""
+class _IdleSpawnProcess(multiprocessing.context.SpawnProcess):
+    """A spawned process with the thread variables set from its first instruction, put at SCHED_IDLE plus
+    ``nice`` as soon as it exists (so even its start-up imports only use idle CPU time)."""
+
+    nice = 10
 
     def start(self) -> None:
         with _single_threaded_maths():
             super().start()
+        try:
+            _lower_priority(self.pid, self.nice)
+        except (OSError, AttributeError) as error:
+            log.info("pool process %s keeps its priority: %s", self.pid, error)
 
 
 class _IdleSpawnContext(multiprocessing.context.SpawnContext):
-    Process = _SingleThreadedSpawnProcess
+    def __init__(self, nice: int) -> None:
+        super().__init__()
+        self.nice = nice
+
+    def Process(self, *args, **kwargs) -> _IdleSpawnProcess:  # noqa: N802 (multiprocessing's name)
+        process = _IdleSpawnProcess(*args, **kwargs)
+        process.nice = self.nice
+        return process
 
 
 def _become_idle(nice: int) -> None:
@@ -95,8 +109,15 @@ def idle_process_pool(workers: int = 1, nice: int = 10) -> ProcessPoolExecutor:
     """
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
-    return ProcessPoolExecutor(max_workers=workers, mp_context=_IdleSpawnContext(),
+    return ProcessPoolExecutor(max_workers=workers, mp_context=_IdleSpawnContext(nice),
                                initializer=_become_idle, initargs=(nice,))
+
+
+def start_pool(pool: ProcessPoolExecutor, workers: int) -> None:
+    """Start the pool's processes now without waiting for them (they import at SCHED_IDLE, so the daemon
+    opens the audio meanwhile): ``submit`` starts a process whenever no idle one is waiting."""
+    for _ in range(workers):
+        pool.submit(os.getpid)
 
 
 def warm_pool(pool: ProcessPoolExecutor, workers: int, timeout_s: float = 30.0) -> set[int]:

@@ -43,6 +43,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_schema(commands)
     _add_devices(commands)
     _add_bench(commands)
+    _add_status(commands)
     return parser
 
 
@@ -354,6 +355,13 @@ def _add_bench(commands) -> None:
                       help="run generation jobs back to back meanwhile (lyria: against hw-mocks/fake_lyria.py)")
     soak.add_argument("--json", action="store_true")
     soak.set_defaults(handler=_bench_soak)
+    web = kinds.add_parser("web", help="the HTTP API and WebSocket under load while 16 pads play on a JACK dummy server")
+    web.add_argument("--seconds", type=float, default=60.0)
+    web.add_argument("--rate", type=float, default=200.0, help="API requests per second (default 200)")
+    web.add_argument("--block", type=int, default=256)
+    web.add_argument("--library-loops", type=int, default=20, help="loops in the library the phone lists")
+    web.add_argument("--json", action="store_true")
+    web.set_defaults(handler=_bench_web)
     gen = kinds.add_parser("generate", help="time the offline generator (4-bar loops at 120 BPM)")
     gen.add_argument("--runs", type=int, default=24)
     gen.add_argument("--json", action="store_true")
@@ -364,6 +372,10 @@ def _add_bench(commands) -> None:
     song.add_argument("--block", type=int, default=2048, help="render block size (the output does not depend on it)")
     song.add_argument("--json", action="store_true")
     song.set_defaults(handler=_bench_render)
+    startup = kinds.add_parser("startup", help="time `groovebox run` from process start to healthy (null audio)")
+    startup.add_argument("--runs", type=int, default=5)
+    startup.add_argument("--json", action="store_true")
+    startup.set_defaults(handler=_bench_startup)
 
 
 def _bench_render(args: argparse.Namespace) -> int:
@@ -388,6 +400,53 @@ def _bench_soak(args: argparse.Namespace) -> int:
     _configure_logging("warning")
     result = bench_soak(seconds=args.seconds, block_frames=args.block, generate=args.generate or "")
     _print(result, args.json, _table(result))
+    return 0
+
+
+def _bench_web(args: argparse.Namespace) -> int:
+    from groovebox.bench_web import bench_web, summary_text
+
+    _configure_logging("warning")
+    result = bench_web(seconds=args.seconds, rate_per_s=args.rate, block_frames=args.block,
+                       library_loops=args.library_loops)
+    _print(result, args.json, summary_text(result))
+    if args.json:
+        for missed in result["missed_targets"]:
+            print(f"groovebox bench web: TARGET MISSED: {missed}", file=sys.stderr)
+    return 0
+
+
+def _bench_startup(args: argparse.Namespace) -> int:
+    from groovebox.appliance.startup_bench import bench_startup
+
+    if not 1 <= args.runs <= 50:
+        raise ValueError("--runs must be 1..50")
+    result = bench_startup(runs=args.runs)
+    _print(result, args.json, _table(result))
+    return 0
+
+
+# ---------------------------------------------------------------------- status
+def _add_status(commands) -> None:
+    status = commands.add_parser("status", help="summarise a running daemon (its /api/health)")
+    status.add_argument("--config", metavar="FILE", help="settings file (where the web API listens)")
+    status.add_argument("--url", help="the daemon's address (default: http://[web] host:port from the settings)")
+    status.add_argument("--json", action="store_true", help="print the health document")
+    status.set_defaults(handler=_status)
+
+
+def _status(args: argparse.Namespace) -> int:
+    from groovebox.appliance.status import daemon_status, status_text
+    from groovebox.config import load_settings
+
+    web = load_settings(args.config).web
+    host = "127.0.0.1" if web.host in ("0.0.0.0", "::", "") else web.host
+    url = args.url or f"http://{f'[{host}]' if ':' in host else host}:{web.port}"
+    try:
+        health = daemon_status(url)
+    except OSError as exc:
+        raise OSError(f"no daemon answers at {url} ({getattr(exc, 'reason', exc)})") from None
+    _print(health, args.json, status_text(health))
     return 0
 
 

@@ -82,6 +82,38 @@ class WebSettings(_Section):
     requests_per_s: float = Field(50.0, ge=1.0, le=10000.0, description="per-client request rate (burst: 2 s worth)")
 
 
+class DisplaySettings(_Section):
+    driver: Literal["none", "ssd1306", "sh1106", "dummy"] = Field(
+        "none", description="the OLED chip; dummy keeps frames in memory (tests, laptops)")
+    interface: Literal["i2c", "spi"] = "i2c"
+    i2c_port: int = Field(1, ge=0, le=10)
+    i2c_address: int = Field(0x3C, ge=0x03, le=0x77)
+    spi_port: int = Field(0, ge=0, le=1)
+    spi_device: int = Field(0, ge=0, le=1)
+    gpio_dc: int = Field(24, ge=0, le=27, description="SPI only: data/command pin (BCM)")
+    gpio_reset: int = Field(25, ge=0, le=27, description="SPI only: reset pin (BCM)")
+    rotate: int = Field(0, ge=0, le=3, description="quarter turns")
+    max_fps: float = Field(20.0, ge=1.0, le=20.0, description="redraws only on change, at most this often")
+
+
+class PanelSettings(_Section):
+    enabled: bool = Field(False, description="GPIO encoders and buttons (BCM pin numbers below)")
+    value_a: int = Field(5, ge=0, le=27)
+    value_b: int = Field(6, ge=0, le=27)
+    value_push: int = Field(13, ge=0, le=27)
+    tempo_a: int = Field(19, ge=0, le=27)
+    tempo_b: int = Field(26, ge=0, le=27)
+    tempo_push: int = Field(12, ge=0, le=27)
+    volume_a: int = Field(16, ge=0, le=27)
+    volume_b: int = Field(20, ge=0, le=27)
+    volume_push: int = Field(21, ge=0, le=27)
+    shift: int = Field(4, ge=0, le=27)
+    play: int = Field(17, ge=0, le=27)
+    tap: int = Field(27, ge=0, le=27)
+    record: int = Field(22, ge=0, le=27)
+    bounce_s: float = Field(0.01, ge=0.0, le=0.2, description="button debounce (s)")
+
+
 class PathSettings(_Section):
     data_dir: str = Field("", description="empty = $STATE_DIRECTORY (systemd), else $XDG_DATA_HOME/groovebox")
 
@@ -100,6 +132,8 @@ class Settings(_Section):
     midi: MidiSettings = MidiSettings()
     generate: GenerateSettings = GenerateSettings()
     web: WebSettings = WebSettings()
+    display: DisplaySettings = DisplaySettings()
+    panel: PanelSettings = PanelSettings()
     paths: PathSettings = PathSettings()
     log: LogSettings = LogSettings()
 

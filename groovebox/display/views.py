@@ -1,0 +1,86 @@
+"""What each OLED page shows: frozen, comparable snapshots built on the control loop by the panel.
+
+A view holds only plain values (text, numbers, tuples), so the display thread can compare it with the
+previous frame's view (redraw only on change) and draw it without touching live state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["ErrorView", "GenerateView", "HomeView", "ListView", "PadView", "Row", "SystemView", "View"]
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of a menu: a label and, for a setting, its value (empty for an action)."""
+
+    label: str
+    value: str = ""
+
+
+@dataclass(frozen=True)
+class ListView:
+    """A titled list with a cursor (the menu, the library, a pad picker). ``editing``: the value under the
+    cursor is being turned."""
+
+    title: str
+    rows: tuple[Row, ...]
+    cursor: int = 0
+    editing: bool = False
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class HomeView:
+    project: str
+    tempo_bpm: float
+    bar: int                      # 1-based
+    beat: int                     # 1-based
+    playing_pads: int
+    quantize: str
+    clock: str
+    peak_l: float                 # linear 0..1 (and above: clipped by the limiter)
+    peak_r: float
+    shift: bool = False
+
+
+@dataclass(frozen=True)
+class PadView:
+    pad: int                      # 1-based for the performer
+    name: str
+    state: str
+    waveform: tuple[int, ...]     # column heights 0..WAVE_HEIGHT (empty: no audio)
+    rows: tuple[Row, ...]
+    cursor: int = 0
+    editing: bool = False
+
+
+@dataclass(frozen=True)
+class GenerateView:
+    prompt: str
+    rows: tuple[Row, ...] = ()
+    cursor: int = 0
+    editing: bool = False
+    percent: float | None = None  # a job is running: show its progress instead of the rows
+    stage: str = ""
+
+
+@dataclass(frozen=True)
+class SystemView:
+    ip: str
+    pin: str
+    pin_expires_s: int
+    wifi: str
+    lyria: str
+    cpu_percent: int
+    underruns: int
+
+
+@dataclass(frozen=True)
+class ErrorView:
+    title: str
+    message: str
+
+
+View = ListView | HomeView | PadView | GenerateView | SystemView | ErrorView
