@@ -185,7 +185,7 @@ class MasterChain:
         np.maximum(need, _TINY, out=need)
         np.divide(self.ceiling, need, out=need)
         np.less(need, limit, out=below)
-        steady = int(np.argmax(below))
+        steady = int(below.argmax())
         if not below[steady]:
             steady = whole
         if steady:
