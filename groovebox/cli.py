@@ -93,7 +93,8 @@ def _add_render(commands) -> None:
     render.add_argument("project", type=Path, metavar="PROJECT.json")
     render.add_argument("--performance", type=Path, metavar="PERF.mid",
                         help="Standard MIDI File: notes 36-99 press/release pads 1-64 (tempo from the project)")
-    render.add_argument("--block", type=int, default=256, metavar="N", help="render block size in frames")
+    render.add_argument("--block", type=int, default=8192, metavar="N",
+                        help="render block size in frames (the output does not depend on it)")
     render.add_argument("--seconds", type=float, metavar="S",
                         help="length (default: the song to its last clip and the performance, plus tails)")
     render.add_argument("--data-dir", type=Path, metavar="DIR", help="data directory for pads/clips that use loopId")
