@@ -28,7 +28,7 @@ from groovebox.web.context import WebContext, context_of
 from groovebox.web.models import Camel
 from groovebox.web.routes_projects import CURRENT, edit_or_422, store_error
 
-__all__ = ["router", "job_json"]
+__all__ = ["router", "job_json", "steer_live"]
 
 Context = Annotated[WebContext, Depends(context_of)]
 _EXAMPLE_REQUEST = {"prompt": "minimal techno", "genre": "Minimal Techno", "instrument": "Drums, Synth",
@@ -134,7 +134,7 @@ def _variation_request(context: WebContext, loop_id: str, variation: VariationRe
         raise HTTPException(422, f"cannot vary {record.name!r}: {error}") from None
 
 
-def _steer(context: WebContext, steer: Steer) -> None:
+def steer_live(context: WebContext, steer: Steer) -> None:
     from groovebox.control.livepad import LivePadError
 
     live = _live(context)
@@ -227,7 +227,7 @@ def router() -> APIRouter:
     @api.post("/live/steer", tags=["live"])
     async def live_steer(context: Context, steer: Steer) -> dict:
         """Change the live stream's prompts, density, brightness or tempo."""
-        _steer(context, steer)
+        steer_live(context, steer)
         return context.live.describe()
 
     @api.post("/live/capture", tags=["live"])

@@ -44,7 +44,8 @@ from groovebox.web.context import WebContext, context_of
 from groovebox.web.models import Camel
 from groovebox.web.routes_projects import edit_or_422
 
-__all__ = ["router", "pads_snapshot", "transport_snapshot", "mixer_snapshot"]
+__all__ = ["router", "apply_pad_settings", "check_loaded_pad", "check_pad", "meters", "mixer_snapshot", "pads_snapshot",
+           "set_song_loop", "song_action", "transport_snapshot"]
 
 Context = Annotated[WebContext, Depends(context_of)]
 PadIndex = Annotated[int, Path(ge=0, le=63, description="pad number, 0-63 (banks of 16)")]
@@ -185,17 +186,25 @@ def meters(status) -> dict:
 
 # ---------------------------------------------------------------------------------------------- changes
 
-def _check_pad(context: WebContext, pad_index: int) -> None:
+def check_pad(context: WebContext, pad_index: int) -> None:
+    """404 unless the groovebox has pad ``pad_index``."""
     if pad_index >= len(context.session.pad_states):
         raise HTTPException(404, f"this groovebox has {len(context.session.pad_states)} pads (0-"
                                  f"{len(context.session.pad_states) - 1})")
+
+
+def check_loaded_pad(context: WebContext, pad_index: int) -> None:
+    """``check_pad``, then 422 unless the project has a loop on the pad."""
+    check_pad(context, pad_index)
+    if context.editor.project.pad_at(pad_index) is None:
+        raise HTTPException(422, f"pad {pad_index} is empty: put a loop on it first")
 
 
 def _pad_state(context: WebContext, pad_index: int) -> dict:
     return {"padIndex": pad_index, "state": context.session.pad_states[pad_index].name.lower()}
 
 
-def _apply_pad_settings(context: WebContext, pad_index: int, settings: PadSettings) -> None:
+def apply_pad_settings(context: WebContext, pad_index: int, settings: PadSettings) -> None:
     simple = [(settings.pad_name, SetPadName), (settings.volume, SetPadVolume), (settings.pan, SetPadPan),
               (settings.launch_mode, SetPadLaunchMode), (settings.choke_group, SetPadChokeGroup),
               (settings.native_bpm, SetPadNativeBpm)]
@@ -214,7 +223,7 @@ def _apply_pad_settings(context: WebContext, pad_index: int, settings: PadSettin
         edit_or_422(context, SetPadRegion(pad_index, start_s, end_s))
 
 
-def _song(context: WebContext, action: TransportAction) -> None:
+def song_action(context: WebContext, action: TransportAction) -> None:
     session = context.session
     beats_per_bar = session.engine.clock.beats_per_bar
     if action.action == "play":
@@ -231,7 +240,7 @@ def _song(context: WebContext, action: TransportAction) -> None:
         session.post(c.SongLocate(action.bar * beats_per_bar, quantized=action.quantized))
 
 
-def _set_song_loop(context: WebContext, loop: SongLoop) -> None:
+def set_song_loop(context: WebContext, loop: SongLoop) -> None:
     context.session.song_loop = loop.model_dump(by_alias=True)
     context.session.post(c.SetSongLoop(loop.enabled, loop.start_bar, loop.end_bar))
 
@@ -240,9 +249,7 @@ def _apply_mix(context: WebContext, change: MixerChange) -> None:
     if change.master_volume is not None:
         edit_or_422(context, SetMasterVolume(change.master_volume))
     for pad in change.pads:
-        _check_pad(context, pad.pad_index)
-        if context.editor.project.pad_at(pad.pad_index) is None:
-            raise HTTPException(422, f"pad {pad.pad_index} is empty")
+        check_loaded_pad(context, pad.pad_index)
         for value, edit in ((pad.volume, SetPadVolume), (pad.pan, SetPadPan)):
             if value is not None:
                 edit_or_422(context, edit(pad.pad_index, value))
@@ -264,7 +271,7 @@ def router() -> APIRouter:
     @api.put("/pads/{pad_index}", tags=["pads"])
     async def assign_pad(context: Context, pad_index: PadIndex, assign: PadAssign) -> dict:
         """Put a library loop on a pad (an undoable edit)."""
-        _check_pad(context, pad_index)
+        check_pad(context, pad_index)
         edit_or_422(context, AssignPad(pad_index=pad_index, loop_id=assign.loop_id, native_bpm=assign.native_bpm,
                                        pad_name=assign.pad_name))
         return pads_snapshot(context)[pad_index]
@@ -272,16 +279,14 @@ def router() -> APIRouter:
     @api.patch("/pads/{pad_index}", tags=["pads"])
     async def change_pad(context: Context, pad_index: PadIndex, settings: PadSettings) -> dict:
         """Change a loaded pad's settings: name, volume, pan, launch mode, choke group, quantize, region."""
-        _check_pad(context, pad_index)
-        if context.editor.project.pad_at(pad_index) is None:
-            raise HTTPException(422, f"pad {pad_index} is empty: put a loop on it first")
-        _apply_pad_settings(context, pad_index, settings)
+        check_loaded_pad(context, pad_index)
+        apply_pad_settings(context, pad_index, settings)
         return pads_snapshot(context)[pad_index]
 
     @api.delete("/pads/{pad_index}", tags=["pads"])
     async def clear_pad(context: Context, pad_index: PadIndex) -> dict:
         """Empty a pad (an undoable edit)."""
-        _check_pad(context, pad_index)
+        check_pad(context, pad_index)
         edit_or_422(context, ClearPad(pad_index))
         return pads_snapshot(context)[pad_index]
 
@@ -289,14 +294,14 @@ def router() -> APIRouter:
     async def trigger_pad(context: Context, pad_index: PadIndex,
                           trigger: Trigger = Body(default_factory=Trigger)) -> dict:
         """Press the pad, as on the controller: it starts (or stops) on the next grid point."""
-        _check_pad(context, pad_index)
+        check_pad(context, pad_index)
         context.session.press(pad_index, trigger.velocity)
         return _pad_state(context, pad_index)
 
     @api.post("/pads/{pad_index}/release", tags=["pads"])
     async def release_pad(context: Context, pad_index: PadIndex) -> dict:
         """Release the pad (gate pads stop)."""
-        _check_pad(context, pad_index)
+        check_pad(context, pad_index)
         context.session.release(pad_index)
         return _pad_state(context, pad_index)
 
@@ -304,7 +309,7 @@ def router() -> APIRouter:
     async def stop_pad(context: Context, pad_index: PadIndex,
                        stop: StopRequest = Body(default_factory=StopRequest)) -> dict:
         """Stop the pad on the next grid point (or at once with ``quantized: false``)."""
-        _check_pad(context, pad_index)
+        check_pad(context, pad_index)
         context.session.stop(pad_index, stop.quantized)
         return _pad_state(context, pad_index)
 
@@ -316,7 +321,7 @@ def router() -> APIRouter:
     @api.post("/transport", tags=["transport"])
     async def song_transport(context: Context, action: TransportAction) -> dict:
         """Song play/stop/rewind/forward/locate, or stop every pad (``stop_all``)."""
-        _song(context, action)
+        song_action(context, action)
         return transport_snapshot(context)
 
     @api.patch("/transport", tags=["transport"])
@@ -327,7 +332,7 @@ def router() -> APIRouter:
             if value is not None:
                 edit_or_422(context, edit(value))
         if settings.loop is not None:
-            _set_song_loop(context, settings.loop)
+            set_song_loop(context, settings.loop)
         return transport_snapshot(context)
 
     @api.post("/transport/tap", tags=["transport"])

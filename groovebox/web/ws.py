@@ -36,19 +36,21 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 
-from groovebox.engine import commands as c
 from groovebox.generate.request import GenerationRequest
 from groovebox.web.context import WebContext
-from groovebox.web.routes_generate import Steer, _steer, job_json
+from groovebox.web.routes_generate import Steer, job_json, steer_live
 from groovebox.web.routes_play import (
     PadSettings,
+    SongLoop,
     TransportAction,
-    _apply_pad_settings,
-    _check_pad,
-    _song,
+    apply_pad_settings,
+    check_loaded_pad,
+    check_pad,
     meters,
     mixer_snapshot,
     pads_snapshot,
+    set_song_loop,
+    song_action,
     transport_snapshot,
 )
 from groovebox.web.routes_projects import edit_or_422, live_project
@@ -243,23 +245,17 @@ class Hub:
                                                     **job_json(job.summary())}))
 
     def _steer(self, client: _Client, payload: dict) -> None:
-        _steer(self.context, Steer.model_validate({k: v for k, v in payload.items() if k != "requestId"}))
+        steer_live(self.context, Steer.model_validate({k: v for k, v in payload.items() if k != "requestId"}))
 
     def _pad_update(self, client: _Client, payload: dict) -> None:
-        pad_index = payload.get("padIndex")
-        if not isinstance(pad_index, int) or isinstance(pad_index, bool):
-            raise ValueError("padIndex must be a pad number")
-        _check_pad(self.context, pad_index)
-        if self.context.editor.project.pad_at(pad_index) is None:
-            raise HTTPException(422, f"pad {pad_index} is empty: put a loop on it first")
+        pad_index = _pad_index(payload)
+        check_loaded_pad(self.context, pad_index)
         settings = {k: v for k, v in payload.items() if k not in ("padIndex", "requestId")}
-        _apply_pad_settings(self.context, pad_index, PadSettings.model_validate(settings))
+        apply_pad_settings(self.context, pad_index, PadSettings.model_validate(settings))
 
     def _pad_trigger(self, client: _Client, payload: dict) -> None:
-        pad_index = payload.get("padIndex")
-        if not isinstance(pad_index, int) or isinstance(pad_index, bool):
-            raise ValueError("padIndex must be a pad number")
-        _check_pad(self.context, pad_index)
+        pad_index = _pad_index(payload)
+        check_pad(self.context, pad_index)
         if payload.get("release"):
             self.context.session.release(pad_index)
         else:
@@ -270,15 +266,13 @@ class Hub:
         from groovebox.control.editor import SetMetronome
 
         action = payload.get("action")
-        session = self.context.session
         if action in _SONG_ACTIONS:
-            _song(self.context, TransportAction(action=_SONG_ACTIONS[action]))
+            song_action(self.context, TransportAction(action=_SONG_ACTIONS[action]))
         elif action in ("metronome_on", "metronome_off"):
             edit_or_422(self.context, SetMetronome(action == "metronome_on"))
         elif action in ("loop_on", "loop_off"):
-            loop = {**session.song_loop, "enabled": action == "loop_on"}
-            session.song_loop = loop
-            session.post(c.SetSongLoop(loop["enabled"], loop["startBar"], loop["endBar"]))
+            loop = SongLoop.model_validate({**self.context.session.song_loop, "enabled": action == "loop_on"})
+            set_song_loop(self.context, loop)
         else:
             raise ValueError(f"unknown action {action!r}")
 
@@ -286,6 +280,13 @@ class Hub:
 _HANDLERS = {"GENERATE_AI_LOOP_REQUEST": Hub._generate, "STEER_ONGOING_GENERATION": Hub._steer,
              "PAD_STATE_UPDATE": Hub._pad_update, "PAD_TRIGGER": Hub._pad_trigger,
              "SONG_PLAYBACK_CONTROL": Hub._song_control}
+
+
+def _pad_index(payload: dict) -> int:
+    pad_index = payload.get("padIndex")
+    if not isinstance(pad_index, int) or isinstance(pad_index, bool):
+        raise ValueError("padIndex must be a pad number")
+    return pad_index
 
 
 def _message(kind: str, payload: Any) -> str:
