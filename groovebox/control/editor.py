@@ -108,6 +108,7 @@ __all__ = [
     "MoveClip",
     "Origin",
     "RemoveClip",
+    "RemoveLoop",
     "RemoveTrack",
     "RenameTrack",
     "ReplaceProject",
@@ -771,6 +772,30 @@ class SetSend(Edit):
     @property
     def merge_key(self):
         return ("send", self.bus, self.pad_index, self.track_id)
+
+
+@dataclass(frozen=True)
+class RemoveLoop(Edit):
+    """Take a library loop out of the project: clear its pads and remove its clips (one undo step)."""
+
+    loop_id: str
+    loop_name: str
+    name: ClassVar[str] = "remove loop"
+
+    def apply(self, project, context):
+        original = project
+        for pad in original.pads:
+            if pad.loop_id == self.loop_id:
+                project = ClearPad(pad.pad_index).apply(project, context)
+        for track in original.tracks:
+            for clip in track.clips:
+                if clip.loop_id == self.loop_id:
+                    project = RemoveClip(track.track_id, clip.clip_id).apply(project, context)
+        return project
+
+    @property
+    def label(self):
+        return f"remove loop {self.loop_name}"
 
 
 # ---------------------------------------------------------------------------------------------- editor

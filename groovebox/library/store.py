@@ -53,6 +53,8 @@ from groovebox.background import fsync_directory
 from groovebox.generate.request import Scale
 
 __all__ = [
+    "peak_pairs",
+    "resample_peaks",
     "SAMPLE_RATE",
     "SCHEMA_VERSION",
     "SOURCES",
@@ -266,7 +268,7 @@ class Library:
         cost). ``peaks`` and ``loudness_lufs`` are computed when None (silence stays None). Raises
         ``LibraryError`` for bad metadata or audio; nothing is left behind on any failure.
         """
-        from groovebox.library import analysis     # scipy and pyloudnorm: only when a loop is added
+        from groovebox.library import analysis  # scipy and pyloudnorm: only when a loop is added
 
         samples = _engine_audio(audio)
         loop_id = self._new_id()
@@ -468,15 +470,28 @@ def _quantise_peaks(peaks: np.ndarray) -> np.ndarray:
     return np.clip(np.round(peaks * 127.0), -127, 127).astype(np.int8)
 
 
+def resample_peaks(peaks: Any, points: int) -> np.ndarray:
+    """(min, max) pairs as ``points`` pairs: fewer by taking each group's extremes, more by repeating."""
+    values = np.asarray(peaks, dtype=np.float64).reshape(-1, 2)
+    if len(values) == 0 or points == len(values):
+        return values
+    starts = np.arange(points) * len(values) // points
+    if points > len(values):
+        return values[starts]
+    return np.stack([np.minimum.reduceat(values[:, 0], starts), np.maximum.reduceat(values[:, 1], starts)], axis=1)
+
+
+def peak_pairs(values: np.ndarray) -> tuple[tuple[float, float], ...]:
+    """Pairs as JSON-ready tuples rounded to 4 places (stored k/127 values never lie on a rounding tie)."""
+    return tuple(map(tuple, np.round(values, 4).tolist()))
+
+
 def _pairs_from_bytes(blob: bytes, points: int | None = None) -> tuple[tuple[float, float], ...]:
-    """The stored int8 pairs as floats rounded to 4 places (k/127 never lies on a rounding tie), reduced to
-    ``points`` pairs (each group's min and max) when that is fewer."""
+    """The stored int8 pairs as floats, reduced to ``points`` pairs when that is fewer."""
     values = np.frombuffer(blob, dtype=np.int8).reshape(-1, 2).astype(np.float64) / 127.0
     if points is not None and 0 < points < len(values):
-        starts = np.arange(points) * len(values) // points
-        values = np.stack([np.minimum.reduceat(values[:, 0], starts), np.maximum.reduceat(values[:, 1], starts)],
-                          axis=1)
-    return tuple(map(tuple, np.round(values, 4).tolist()))
+        values = resample_peaks(values, points)
+    return peak_pairs(values)
 
 
 def _tags_json(tags: Sequence[str]) -> str:
@@ -498,5 +513,6 @@ def _record(row: Sequence[Any], peak_points: int | None = None) -> LoopRecord:
         bpm=values["bpm"], bars=values["bars"], key=values["key"], duration_s=values["duration_s"],
         frames=values["frames"], source=values["source"], prompt=values["prompt"],
         generation_config=None if values["generation_config"] is None else json.loads(values["generation_config"]),
-        seed=values["seed"], peaks=_pairs_from_bytes(values["peaks"], peak_points), loudness_lufs=values["loudness_lufs"],
+        seed=values["seed"], peaks=_pairs_from_bytes(values["peaks"], peak_points),
+        loudness_lufs=values["loudness_lufs"],
         created_at=datetime.fromisoformat(values["created_at"]), audio_file=values["audio_file"])

@@ -31,10 +31,8 @@ import sqlite3
 import unicodedata
 from collections.abc import Callable
 from concurrent.futures import BrokenExecutor
-from dataclasses import dataclass
-from typing import Annotated, ClassVar, TypeVar
+from typing import Annotated, TypeVar
 
-import numpy as np
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from fastapi.responses import FileResponse
 from pydantic import (
@@ -46,7 +44,7 @@ from pydantic import (
     field_validator,
 )
 
-from groovebox.control.editor import ClearPad, Edit, EditError, RemoveClip
+from groovebox.control.editor import EditError, RemoveLoop
 from groovebox.control.projects import project_uses_loop
 from groovebox.library.importer import import_file
 from groovebox.library.store import (
@@ -57,6 +55,8 @@ from groovebox.library.store import (
     LoopInUse,
     LoopNotFound,
     LoopRecord,
+    peak_pairs,
+    resample_peaks,
 )
 from groovebox.project.model import Project
 from groovebox.web.context import WebContext, context_of
@@ -177,44 +177,7 @@ def _audio_file(library: Library, loop_id: str) -> tuple[LoopRecord, str]:
     return record, str(path)
 
 
-def _resample_peaks(peaks: tuple[tuple[float, float], ...], points: int) -> list[tuple[float, float]]:
-    """``peaks`` as ``points`` (min, max) pairs: fewer by taking each group's extremes, more by repeating."""
-    if not peaks:
-        return []
-    values = np.asarray(peaks, dtype=np.float64)
-    starts = np.arange(points) * len(values) // points
-    if points <= len(values):
-        lows, highs = np.minimum.reduceat(values[:, 0], starts), np.maximum.reduceat(values[:, 1], starts)
-    else:
-        lows, highs = values[starts, 0], values[starts, 1]
-    return [(round(float(low), 4), round(float(high), 4)) for low, high in zip(lows, highs)]
-
-
 # ---- deleting ------------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class _RemoveLoop(Edit):
-    """Take a library loop out of the project: clear its pads and remove its clips (one undo step)."""
-
-    loop_id: str
-    loop_name: str
-    name: ClassVar[str] = "remove loop"
-
-    def apply(self, project, context):
-        original = project
-        for pad in original.pads:
-            if pad.loop_id == self.loop_id:
-                project = ClearPad(pad.pad_index).apply(project, context)
-        for track in original.tracks:
-            for clip in track.clips:
-                if clip.loop_id == self.loop_id:
-                    project = RemoveClip(track.track_id, clip.clip_id).apply(project, context)
-        return project
-
-    @property
-    def label(self):
-        return f"remove loop {self.loop_name}"
-
 
 def _users(stored: list[str], live: Project, loop_id: str) -> list[str]:
     users = list(stored)
@@ -227,7 +190,7 @@ def _take_out_of_live_project(ctx: WebContext, record: LoopRecord) -> None:
     if not project_uses_loop(ctx.editor.project, record.loop_id):
         return
     try:
-        ctx.editor.apply(_RemoveLoop(record.loop_id, record.name))
+        ctx.editor.apply(RemoveLoop(record.loop_id, record.name))
     except EditError as error:
         raise _error(status.HTTP_409_CONFLICT,
                      f"cannot take loop {record.name!r} out of the open project, so it was kept: {error}") from None
@@ -335,7 +298,7 @@ def router() -> APIRouter:
                          points: Annotated[int | None, Query(ge=1, le=_MAX_PEAK_POINTS)] = None) -> LoopPeaks:
         """The waveform as ``{"peaks": [[min, max], ...]}`` (-1..1), resampled to ``points`` pairs when given."""
         record = await _library_call(ctx, lambda library: library.get(loop_id))
-        peaks = record.peaks if points is None else _resample_peaks(record.peaks, points)
+        peaks = record.peaks if points is None else peak_pairs(resample_peaks(record.peaks, points))
         return LoopPeaks(peaks=peaks)
 
     return api
