@@ -87,8 +87,8 @@ class SongState(IntEnum):
 
 @dataclass(frozen=True, slots=True)
 class SongStateChanged:
-    """The song transport entered ``state`` at engine frame ``at_frame``; ``beat`` is the song position (beats
-    from song bar 0) there, or where it will start when QUEUED (then ``due_frame`` is the start frame)."""
+    """The song transport entered ``state`` at engine frame ``at_frame``; ``beat`` is the song position there
+    (in beats, counted from song bar 0), or where it will start when QUEUED (``due_frame``: the start frame)."""
 
     state: SongState
     at_frame: int
