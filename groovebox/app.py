@@ -120,7 +120,6 @@ class Daemon:
         self._midi: MidiBridge | None = None
         self._extra_clock_ports: dict[str, object] = {}
         self._api_key: str | None = None
-        self.current_pin = ""
 
     def _load_project(self) -> tuple[Project, CompiledProject]:
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -237,10 +236,7 @@ class Daemon:
                           workers=self.workers, exports=self.exports, secrets=secrets)
 
     def _show_pin(self, pin: str) -> None:
-        """A new pairing PIN: the log shows it, and the OLED's system page."""
-        self.current_pin = pin
-        if self.front_panel is not None:
-            self.front_panel.pin_changed(pin)
+        """A new pairing PIN: the log shows it (the OLED's system page reads it from ``pairing``)."""
         log.warning("pairing PIN for the phone page: %s (valid for %.0f s)", pin, self.settings.web.pin_period_s)
 
     def _clock_outputs(self) -> list:

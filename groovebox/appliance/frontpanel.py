@@ -53,14 +53,9 @@ class FrontPanel:
         self.max_fps = max_fps
         self.panel: Panel | None = None
         self.display: DisplayThread | None = None
-        self.pin = ""
 
     def shift_held(self) -> bool:
         return self.inputs is not None and self.inputs.shift_held()
-
-    def pin_changed(self, pin: str) -> None:
-        """A new pairing PIN (the system page shows it)."""
-        self.pin = pin
 
     async def run(self, daemon, stop: asyncio.Event) -> None:
         """Until ``stop``: GPIO events to the panel, its view to the OLED."""
@@ -68,7 +63,7 @@ class FrontPanel:
         from groovebox.panel import Panel
 
         loop = asyncio.get_running_loop()
-        self.panel = Panel(_deps(daemon, self))
+        self.panel = Panel(_deps(daemon))
         if daemon.boot.decision.reason:
             self.panel.show_error("Started blank", daemon.boot.decision.reason)
         if self.inputs is not None:
@@ -96,7 +91,7 @@ class FrontPanel:
             self.display.close()
 
 
-def _deps(daemon, front: FrontPanel):
+def _deps(daemon):
     from groovebox.appliance.sysinfo import CpuMeter, local_ip, wifi_state
     from groovebox.display import SystemView
     from groovebox.library.store import Library
@@ -107,7 +102,7 @@ def _deps(daemon, front: FrontPanel):
 
     def list_loops() -> list:
         with Library(data_dir) as library:
-            return [LoopChoice(r.loop_id, r.name, r.bpm, r.bars) for r in library.list(limit=500)]
+            return [LoopChoice(r.loop_id, r.name, r.bpm, r.bars) for r in library.list(limit=500, peak_points=1)]
 
     def loop_peaks(loop_id: str) -> tuple:
         with Library(data_dir) as library:
@@ -115,8 +110,8 @@ def _deps(daemon, front: FrontPanel):
 
     def system():
         pairing = daemon.pairing
-        expires_s = int(pairing.pin_expires_in_s())          # renews the PIN when due (-> pin_changed)
-        return SystemView(ip=local_ip(), pin=front.pin or pairing.pin(), pin_expires_s=expires_s,
+        expires_s = int(pairing.pin_expires_in_s())          # renews the PIN when due
+        return SystemView(ip=local_ip(), pin=pairing.pin(), pin_expires_s=expires_s,
                           wifi=wifi_state(), lyria="key set" if daemon.live is not None else "offline generator",
                           cpu_percent=cpu.percent(), underruns=daemon.session.audio.stats.underruns)
 
