@@ -230,10 +230,9 @@ class Daemon:
     def web_context(self) -> WebContext:
         """What the HTTP API and the WebSocket reach (after ``start_audio`` and ``start_live_pad``)."""
         sweep_uploads(self.data_dir / "uploads")
-        secrets = [self._api_key] if self._api_key else []
         return WebContext(settings=self.settings, data_dir=self.data_dir, session=self.session, editor=self.editor,
                           projects=self.projects, generator=self.generator, live=self.live, pairing=self.pairing,
-                          workers=self.workers, exports=self.exports, secrets=secrets)
+                          workers=self.workers, exports=self.exports)
 
     def _show_pin(self, pin: str) -> None:
         """A new pairing PIN: the log shows it (the OLED's system page reads it from ``pairing``)."""

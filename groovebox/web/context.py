@@ -8,7 +8,7 @@ worker process, never into the handler itself.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from fastapi import Request
@@ -37,7 +37,6 @@ class WebContext:
     pairing: object | None = None          # groovebox.web.pairing.Pairing
     workers: object | None = None          # concurrent.futures.Executor for imports and exports (idle processes)
     exports: object | None = None          # groovebox.control.exports.Exports
-    secrets: list[str] = field(default_factory=list)   # strings that must never appear in a response or log
 
     def library(self) -> Library:
         """A connection to the loop library (use as a context manager; cheap, SQLite WAL)."""
