@@ -53,7 +53,7 @@ from groovebox.project.compile import CompiledProject, compile_project, session_
 from groovebox.project.model import Project, load_project, quantize_from_text
 from groovebox.sync import MidiClockIn, MidiClockOut
 from groovebox.sync.link import LinkSync
-from groovebox.web import create_app
+from groovebox.web import create_app, warm_up
 from groovebox.web.context import WebContext
 from groovebox.web.pairing import Pairing
 from groovebox.web.security import install_secret_filter
@@ -205,7 +205,9 @@ class Daemon:
             tasks.append(asyncio.create_task(self.front_panel.run(self, stop), name="front-panel"))
         server = None
         if self.options.serve_web:
-            server = _Server(uvicorn.Config(create_app(self.web_context()), host=self.settings.web.host,
+            app = create_app(self.web_context())
+            await warm_up(app)
+            server = _Server(uvicorn.Config(app, host=self.settings.web.host,
                                             port=self.settings.web.port, log_level="warning", lifespan="off"))
             install_secret_filter([self._api_key] if self._api_key else [])     # after uvicorn set up logging
             tasks.append(asyncio.create_task(server.serve(), name="web"))

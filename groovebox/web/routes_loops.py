@@ -46,7 +46,6 @@ from pydantic import (
 
 from groovebox.control.editor import EditError, RemoveLoop
 from groovebox.control.projects import project_uses_loop
-from groovebox.library.importer import import_file
 from groovebox.library.store import (
     CATEGORIES,
     Category,
@@ -208,6 +207,8 @@ def _upload_fields(received: ReceivedUpload) -> UploadFields:
 
 
 async def _import(ctx: WebContext, received: ReceivedUpload, fields: UploadFields, max_bytes: int) -> LoopRecord:
+    from groovebox.library.importer import import_file  # scipy and pyloudnorm: not at start-up
+
     staged = stage_under_display_name(received)
     call = functools.partial(import_file, ctx.data_dir, staged, name=fields.name, category=fields.category,
                              tags=fields.tags, max_bytes=max_bytes)

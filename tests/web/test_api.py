@@ -8,7 +8,7 @@ def test_health_reports_audio_and_version_without_a_token(tmp_path):
         health = rig.anonymous.get("/api/health").json()
     assert health["status"] == "ok"
     assert health["audio_backend"] == "null" and health["sample_rate"] == 48000 and health["block_frames"] == 256
-    assert health["underruns"] >= 0 and 0 <= health["dsp_load"] < 1 and health["uptime_s"] >= 0
+    assert health["underruns"] >= 0 and health["dsp_load"] >= 0 and health["uptime_s"] >= 0
 
 
 def test_openapi_documents_the_routes_with_examples(tmp_path):
