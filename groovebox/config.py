@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-__all__ = ["Settings", "ConfigError", "load_settings", "SYSTEM_CONFIG", "default_data_dir"]
+__all__ = ["SYSTEM_CONFIG", "ConfigError", "Settings", "default_data_dir", "load_settings"]
 
 SYSTEM_CONFIG = Path("/etc/groovebox/groovebox.toml")
 
@@ -114,6 +114,25 @@ class PanelSettings(_Section):
     bounce_s: float = Field(0.01, ge=0.0, le=0.2, description="button debounce (s)")
 
 
+class AmbientSettings(_Section):
+    """Which scene planner to use and how to reach it (the ``[ambient]`` section of the config)."""
+
+    planner: Literal["auto", "gemini", "openai", "offline"] = Field(
+        "auto", description="auto: Gemini when a key is set, else the OpenAI-compatible server when configured, "
+                            "else offline; gemini/openai: only that one (offline when it fails)")
+    gemini_model: str = Field("gemini-2.5-flash", min_length=1, description="Gemini text model for scene plans")
+    gemini_base_url: str = Field("", pattern=r"^(https?://\S+)?$", description="empty = Google's endpoint")
+    gemini_api_version: str = Field("v1beta", min_length=1)
+    openai_base_url: str = Field("", pattern=r"^(https?://\S+)?$",
+                                 description='OpenAI-compatible API root, e.g. "http://127.0.0.1:8080/v1" '
+                                             '(llama.cpp) or "http://localhost:11434/v1" (Ollama); empty = none')
+    openai_model: str = Field("", description="model name the server knows, e.g. qwen2.5:7b-instruct")
+    openai_api_key_env: str = Field("OPENAI_API_KEY", min_length=1,
+                                    description="environment variable holding the server's key (may be unset)")
+    timeout_s: float = Field(20.0, gt=0.0, le=120.0,
+                             description="longest wait for one planner's answer (s); auto may try two in turn")
+
+
 class PathSettings(_Section):
     data_dir: str = Field("", description="empty = $STATE_DIRECTORY (systemd), else $XDG_DATA_HOME/groovebox")
 
@@ -134,6 +153,7 @@ class Settings(_Section):
     web: WebSettings = WebSettings()
     display: DisplaySettings = DisplaySettings()
     panel: PanelSettings = PanelSettings()
+    ambient: AmbientSettings = AmbientSettings()
     paths: PathSettings = PathSettings()
     log: LogSettings = LogSettings()
 
