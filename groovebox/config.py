@@ -34,6 +34,13 @@ class AudioSettings(_Section):
     block_frames: int = Field(256, ge=32, le=2048)
     jack_client_name: str = Field("groovebox", min_length=1, max_length=60)
     jack_autoconnect: bool = True
+    input: bool = Field(True, description="record from the audio input (JACK in_1/in_2, or the PortAudio device's "
+                                          "input); output only, with a warning, when there is none")
+    record_latency_frames: int = Field(-1, ge=-1, le=48000,
+                                       description="round-trip latency taken off recordings (frames); "
+                                                   "-1 = what the backend reports")
+    record_max_s: float = Field(120.0, ge=5.0, le=600.0,
+                                description="longest recording into a pad (s); memory for it is kept while armed")
 
 
 class EngineSettings(_Section):
@@ -45,6 +52,8 @@ class EngineSettings(_Section):
 class ProjectSettings(_Section):
     tempo_bpm: float = Field(120.0, ge=20.0, le=400.0)
     quantize: Literal["off", "1/16", "1/8", "1/4", "1/2", "1 bar", "2 bars", "4 bars"] = "1 bar"
+    save_lock: bool = Field(False, description="gig mode: saved projects and the loop library cannot be changed or "
+                                               "deleted (the live session still autosaves)")
 
 
 class MidiSettings(_Section):
