@@ -48,6 +48,8 @@ __all__ = [
     "SetEffect",
     "SetPadSends",
     "SetTrackSends",
+    "ArmRecord",
+    "StopRecord",
     "MAX_TRACKS",
     "BUSES",
     "MASTER",
@@ -357,11 +359,36 @@ class SetTrackSends:
     levels: tuple[float, ...] = (0.0,) * BUSES
 
 
+@dataclass(frozen=True, slots=True)
+class ArmRecord:
+    """Record the audio input into empty pad ``pad`` (see ``recorder.py``): a count-in of at least a bar,
+    then ``bars`` bars (0: until ``StopRecord`` or a press of the pad). ``buffer`` is zeroed float32
+    (frames, 2) that the control thread allocated, at least a bar long at the current tempo;
+    ``latency_frames`` is the round trip from the engine's output back to its input."""
+
+    pad: int
+    buffer: np.ndarray
+    bars: int = 0
+    latency_frames: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class StopRecord:
+    """End the running recording on the nearest bar line; ``cancel`` (or a stop during the count-in)
+    drops it and leaves the pad empty."""
+
+    cancel: bool = False
+
+
 Command = (
     LoadPad | UnloadPad | PressPad | ReleasePad | StopPad | StopAll | SetPadMix | SetPadRegion | SetTempo
     | SetQuantize | SetMaster | SetMetronome | Locate | AttachStream | DetachStream | SetSong | SetTrackMix
-    | SongPlay | SongStop | SongLocate | SetSongLoop | SetEffect | SetPadSends | SetTrackSends
+    | SongPlay | SongStop | SongLocate | SetSongLoop | SetEffect | SetPadSends | SetTrackSends | ArmRecord
+    | StopRecord
 )
+
+MAX_RECORD_BARS = 256
+MAX_RECORD_LATENCY_FRAMES = 48000
 
 
 MIN_BPM = 10.0
@@ -523,6 +550,18 @@ def _check_track_sends(command: SetTrackSends) -> SetTrackSends:
     return replace(command, levels=_check_levels(command.levels))
 
 
+def _check_arm_record(command: ArmRecord) -> ArmRecord:
+    buffer = command.buffer
+    if not isinstance(buffer, np.ndarray) or buffer.dtype != np.float32 or buffer.ndim != 2 \
+            or buffer.shape[1] != 2 or not buffer.flags.c_contiguous or not buffer.flags.writeable or not len(buffer):
+        raise ValueError("a recording buffer must be a writeable, C-contiguous float32 array of shape (frames, 2)")
+    if not 0 <= command.bars <= MAX_RECORD_BARS:
+        raise ValueError(f"bars must be 0 (until stopped) .. {MAX_RECORD_BARS}, got {command.bars}")
+    if not 0 <= command.latency_frames <= MAX_RECORD_LATENCY_FRAMES:
+        raise ValueError(f"latency_frames must be 0..{MAX_RECORD_LATENCY_FRAMES}, got {command.latency_frames}")
+    return replace(command, bars=int(command.bars), latency_frames=int(command.latency_frames))
+
+
 _CHECKS = {
     AttachStream: _check_stream,
     LoadPad: _check_load,
@@ -540,4 +579,5 @@ _CHECKS = {
     SetEffect: _check_effect,
     SetPadSends: lambda cmd: replace(cmd, levels=_check_levels(cmd.levels)),
     SetTrackSends: _check_track_sends,
+    ArmRecord: _check_arm_record,
 }

@@ -41,6 +41,8 @@ from groovebox.engine.events import (
     BufferReleased,
     PadState,
     PadStateChanged,
+    RecordingCancelled,
+    RecordingDone,
     SongReleased,
     Status,
     StreamDetached,
@@ -50,6 +52,7 @@ from groovebox.engine.gain import GainRamp
 from groovebox.engine.master import LATENCY_FRAMES, MasterChain
 from groovebox.engine.metronome import Metronome
 from groovebox.engine.pad import NOT_DUE, PadSlot, Tail
+from groovebox.engine.recorder import Recorder, RecorderState
 from groovebox.engine.song import MAX_TRACKS, SongPlayer
 from groovebox.engine.stream import StreamReader, StreamScratch
 from groovebox.engine.voice import Playhead, Scratch
@@ -92,6 +95,7 @@ class Engine:
         self.song = SongPlayer(self.clock, max_block_frames, self._fade_voice, self._move_grid, self._outbox.append)
         self.song.effects = self.effects
         self.song.source_base = pads
+        self.recorder = Recorder()
 
     @property
     def latency_frames(self) -> int:
@@ -112,6 +116,12 @@ class Engine:
         return events
 
     # ----------------------------------------------------------------- audio thread
+    def capture(self, inp: np.ndarray, frames: int) -> None:
+        """The audio input for the frames the next ``render`` call fills (float32, (frames, 2)); the audio
+        backend calls this first, on the audio thread. Only a recording keeps any of it."""
+        if self.recorder.active:
+            self.recorder.capture(inp, self.frame, frames)
+
     def render(self, out: np.ndarray, frames: int) -> None:
         """Fill ``out[:frames]`` (float32, (frames, 2)) with the next block. Audio thread.
 
@@ -142,6 +152,8 @@ class Engine:
                 break
             self._apply_due(at)
         self.frame = end
+        if self.recorder.capture_complete(end):
+            self._hand_over_take(end)
         if effects.enabled:
             effects.finish_block(mix, start, frames)
         self.master.process(mix, out, frames)
@@ -173,6 +185,8 @@ class Engine:
                 due = pad.stop_due
         if self.song.due < due:
             due = self.song.due
+        if self.recorder.active:
+            due = min(due, self._recording_due())
         return max(due, at)
 
     def _apply_due(self, at: int) -> None:
@@ -183,6 +197,8 @@ class Engine:
                 self._start(pad, at)
         if self.song.due <= at:
             self.song.apply_due(at)
+        if self.recorder.active and self._recording_due() <= at:
+            self._advance_recording(at)
         while self._timed and self._timed[0][0] <= at:
             self._apply(self._timed.pop(0)[2], at)
 
@@ -339,6 +355,9 @@ class Engine:
 
     def _press(self, command: c.PressPad, at: int) -> None:
         pad = self.pads[command.pad]
+        if self.recorder.active and self.recorder.pad == pad.index:
+            self._stop_record(c.StopRecord(), at)        # pressing the recording pad again ends the take
+            return
         if pad.state == PadState.EMPTY:
             return
         pad.velocity = command.velocity
@@ -377,6 +396,7 @@ class Engine:
 
     def _load(self, command: c.LoadPad, at: int) -> None:
         pad = self.pads[command.pad]
+        self._cancel_recording_on(pad, at)
         if pad.stream is not None:
             self._empty(pad, at)                     # a loop replaces the stream: start from scratch
         old = pad.audio
@@ -411,6 +431,7 @@ class Engine:
         self._schedule_natural_end(pad)
 
     def _unload(self, command: c.UnloadPad, at: int) -> None:
+        self._cancel_recording_on(self.pads[command.pad], at)
         self._empty(self.pads[command.pad], at)
 
     def _empty(self, pad: PadSlot, at: int) -> None:
@@ -432,6 +453,7 @@ class Engine:
 
     def _attach_stream(self, command: c.AttachStream, at: int) -> None:
         pad = self.pads[command.pad]
+        self._cancel_recording_on(pad, at)
         self._empty(pad, at)
         pad.audio = command.ring
         pad.native_bpm = self.clock.tempo_bpm
@@ -555,6 +577,81 @@ class Engine:
         bar = self.clock.beats_per_bar
         self.song.set_loop(command.enabled, command.start_bar * bar, command.end_bar * bar, at)
 
+    # ----------------------------------------------------------------- recording (see recorder.py)
+    def _arm_record(self, command: c.ArmRecord, at: int) -> None:
+        pad = self.pads[command.pad]
+        if self.recorder.active or pad.state != PadState.EMPTY:
+            self._outbox.append(RecordingCancelled(command.pad, command.buffer))
+            return
+        self.recorder.arm(command.pad, command.buffer, command.bars, command.latency_frames, self.clock, at)
+        self.metronome.count_in_until = self.recorder.start_frame
+        self._set_state(pad, PadState.QUEUED, at, self.recorder.start_frame)
+
+    def _stop_record(self, command: c.StopRecord, at: int) -> None:
+        recorder = self.recorder
+        if not recorder.active:
+            return
+        if command.cancel or not recorder.stop(self.clock, at):
+            self._cancel_recording(at)
+
+    def _recording_due(self) -> int:
+        due = self.recorder.due_frame(self.clock)
+        if self.recorder.state == RecorderState.COUNT_IN:
+            self.metronome.count_in_until = due
+        return due
+
+    def _advance_recording(self, at: int) -> None:
+        recorder = self.recorder
+        pad = self.pads[recorder.pad]
+        if recorder.state == RecorderState.COUNT_IN:
+            recorder.state = RecorderState.RECORDING
+            recorder.start_frame = at
+            self._set_state(pad, PadState.RECORDING, at)
+        elif recorder.state == RecorderState.RECORDING:
+            self._play_take(pad, at)
+
+    def _play_take(self, pad: PadSlot, at: int) -> None:
+        """The take has its last bar: the pad plays it from its end frame on, in phase (a looper)."""
+        recorder = self.recorder
+        frames = recorder.end_frame - recorder.start_frame
+        beats = self.clock.beat_at(recorder.end_frame) - recorder.start_beat
+        pad.audio = recorder.loop = recorder.buffer[:frames]
+        pad.native_bpm = beats * 60.0 * self.sample_rate / frames
+        pad.launch_mode = LaunchMode.TOGGLE
+        pad.choke_group = 0
+        pad.quantize = -1
+        pad.set_region(0, 0)
+        pad.set_mix(1.0, 0.0, at)
+        recorder.state = RecorderState.FINISHING
+        self._start(pad, at)
+        if recorder.end_frame < at:                  # ended on a bar line already passed (a late press)
+            self._reposition(pad, (at - recorder.end_frame) * pad.rate(self.clock.tempo_bpm), at)
+
+    def _hand_over_take(self, at: int) -> None:
+        recorder = self.recorder
+        pad, start_frame, end_frame = recorder.pad, recorder.start_frame, recorder.end_frame
+        bars = max(1, round((self.clock.beat_at(end_frame) - recorder.start_beat) / self.clock.beats_per_bar))
+        loop, buffer = recorder.take()
+        self._outbox.append(RecordingDone(pad, loop, buffer, self.pads[pad].native_bpm, bars, start_frame, end_frame))
+
+    def _cancel_recording_on(self, pad: PadSlot, at: int) -> None:
+        """A command replaces what ``pad`` holds: a recording into it stops first (a finished take that is
+        still arriving is handed over as it is)."""
+        if not self.recorder.active or self.recorder.pad != pad.index:
+            return
+        if self.recorder.state == RecorderState.FINISHING:
+            self._hand_over_take(at)
+        else:
+            self._cancel_recording(at)
+
+    def _cancel_recording(self, at: int) -> None:
+        pad = self.pads[self.recorder.pad]
+        if self.recorder.state == RecorderState.FINISHING:
+            return
+        self.metronome.count_in_until = 0
+        self._outbox.append(RecordingCancelled(pad.index, self.recorder.cancel()))
+        self._set_state(pad, PadState.EMPTY, at)
+
     # ----------------------------------------------------------------- events and status
     def _set_state(self, pad: PadSlot, state: PadState, at: int, due: int = -1) -> None:
         pad.state = state
@@ -608,4 +705,6 @@ _HANDLERS = {
     c.SetEffect: "_set_effect",
     c.SetPadSends: "_set_pad_sends",
     c.SetTrackSends: "_set_track_sends",
+    c.ArmRecord: "_arm_record",
+    c.StopRecord: "_stop_record",
 }

@@ -24,6 +24,8 @@ __all__ = [
     "SongReleased",
     "EffectReleased",
     "EffectFailed",
+    "RecordingDone",
+    "RecordingCancelled",
     "Status",
 ]
 
@@ -41,6 +43,7 @@ class PadState(IntEnum):
     QUEUED = 2
     PLAYING = 3
     STOPPING = 4
+    RECORDING = 5       # an empty pad taking the audio input (QUEUED during its count-in; see recorder.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +62,30 @@ class BufferReleased:
     """The engine no longer references ``audio``; the control thread may drop it."""
 
     audio: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingDone:
+    """A recording into ``pad`` is complete: ``audio`` (``bars`` bars, played at ``native_bpm``) is what the
+    pad has been playing since ``end_frame``. ``buffer`` is the whole preallocated buffer ``audio`` is a view
+    of; the pad keeps the view until the control thread loads something else."""
+
+    pad: int
+    audio: np.ndarray
+    buffer: np.ndarray
+    native_bpm: float
+    bars: int
+    start_frame: int
+    end_frame: int
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingCancelled:
+    """The recording armed on ``pad`` was cancelled (or refused: the pad was not empty, or another recording
+    was running) and its ``buffer`` is free."""
+
+    pad: int
+    buffer: np.ndarray | None
 
 
 @dataclass(frozen=True, slots=True)

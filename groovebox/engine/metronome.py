@@ -3,7 +3,8 @@
 Clicks are short decaying sines rendered once at start-up. Beat frames come from the engine's
 ``TempoClock`` (``next_grid``), the same rule that places quantized launches, so the click and a launched
 loop start on the same sample. A click that is sounding remembers where it started, so a tempo change or a
-locate in the middle of it does not cut or repeat it.
+locate in the middle of it does not cut or repeat it. A recording's count-in (``count_in_until``) clicks
+even when the metronome is off.
 """
 
 from __future__ import annotations
@@ -32,17 +33,19 @@ class Metronome:
         self.click_frames = len(self.accent)
         self.enabled = False
         self.volume = 0.5
+        self.count_in_until = 0         # clicks before this frame even when disabled (a recording's count-in)
         self._sounding = self.normal
         self._sounding_from = -self.click_frames
 
     def mix_into(self, mix: np.ndarray, at_frame: int, n: int, clock: TempoClock, scratch: np.ndarray) -> None:
         """Add the clicks sounding during frames ``at_frame .. at_frame+n-1`` to ``mix[:n]``."""
-        if not self.enabled:
-            return
         end_frame = at_frame + n
+        clicks_until = end_frame if self.enabled else min(end_frame, self.count_in_until)
+        if clicks_until <= at_frame and self._sounding_from + self.click_frames <= at_frame:
+            return
         self._mix_click(mix, at_frame, end_frame, scratch)
         beat_frame, beat = clock.next_grid(at_frame, 1.0)
-        while beat_frame < end_frame:
+        while beat_frame < clicks_until:
             self._sounding = self.accent if round(beat) % clock.beats_per_bar == 0 else self.normal
             self._sounding_from = beat_frame
             self._mix_click(mix, at_frame, end_frame, scratch)
