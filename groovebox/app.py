@@ -37,12 +37,17 @@ from groovebox.control.editor import (
 )
 from groovebox.control.exports import Exports
 from groovebox.control.livepad import LivePad
+from groovebox.control.mixrecorder import MixRecorder
 from groovebox.control.projects import ProjectStore
+from groovebox.control.recording import PadRecorder
+from groovebox.control.savelock import SaveLock
 from groovebox.control.session import Session, SessionInfo, every
+from groovebox.control.songrecorder import SongRecorder
 from groovebox.control.stretcher import Stretcher
 from groovebox.controllers import ControllerManager, default_profile_dir, load_profiles
 from groovebox.engine import Engine, Status
 from groovebox.engine import commands as c
+from groovebox.engine.events import RecordingDone
 from groovebox.generate.apikey import ApiKeyError, load_api_key
 from groovebox.generate.jobs import JobManager
 from groovebox.generate.produce import GeneratorConfig
@@ -93,7 +98,8 @@ class Daemon:
         self.front_panel = open_front_panel(settings)       # OLED and encoders (None when both are off)
         self.boot = BootGuard(self.data_dir)                 # crash counting: may start blank, and says why
         self.boot.assess(shift_held=self.front_panel is not None and self.front_panel.shift_held())
-        self.projects = ProjectStore(self.data_dir)
+        self.save_lock = SaveLock(settings.project.save_lock)     # gig mode; the front panel turns it on/off
+        self.projects = ProjectStore(self.data_dir, lock=self.save_lock)
         self.project, compiled = self._load_project()
         self.quantize = compiled.quantize
         self.engine = Engine(sample_rate=settings.audio.sample_rate, max_block_frames=max(2048, settings.audio.block_frames),
@@ -117,6 +123,7 @@ class Daemon:
         self.session: Session | None = None
         self.controllers: ControllerManager | None = None
         self.live: LivePad | None = None          # the live Lyria pad; None without a Gemini key
+        self.recorder: PadRecorder | None = None  # recording into pads (after start_audio)
         self._midi: MidiBridge | None = None
         self._extra_clock_ports: dict[str, object] = {}
         self._api_key: str | None = None
@@ -164,8 +171,8 @@ class Daemon:
         self.audio = open_audio(audio_settings.backend, sample_rate=audio_settings.sample_rate,
                                 block_frames=audio_settings.block_frames, device=audio_settings.device or None,
                                 client_name=audio_settings.jack_client_name,
-                                autoconnect=audio_settings.jack_autoconnect)
-        self.audio.start(self.engine.render)
+                                autoconnect=audio_settings.jack_autoconnect, input=audio_settings.input)
+        self.audio.start(self.engine.render, self.engine.capture)
         warnings = list(self.editor.warnings)
         if audio_settings.backend == "auto" and self.audio.name == "null":
             warnings.append("no sound device: audio runs silently (null backend)")
@@ -174,6 +181,16 @@ class Daemon:
                            project_file=str(self.options.project_file) if self.options.project_file else None,
                            warnings=warnings)
         self.session = Session(self.engine, self.audio, info, quantize=self.quantize)
+        self.recorder = PadRecorder(self.session, max_s=audio_settings.record_max_s,
+                                    latency_frames=audio_settings.record_latency_frames, on_take=self._take_recorded,
+                                    save_lock=self.save_lock)
+        self.session.recorder = self.recorder
+        self.session.event_listeners.append(self.recorder.on_event)
+        self.session.reporters["recording"] = self.recorder.describe
+        self.session.mix_recorder = MixRecorder(self.session, self.data_dir / "recordings", audio_settings.sample_rate)
+        self.session.song_recorder = SongRecorder(self.session, self.editor)
+        self.session.event_listeners.append(self.session.song_recorder.on_event)
+        self.session.reporters["save_lock"] = lambda: self.save_lock.on
         log.info("audio: %s, %d Hz, %d frames per block", self.audio.name, self.audio.sample_rate,
                  self.audio.block_frames)
         return self.session
@@ -221,6 +238,8 @@ class Daemon:
             await _wait_first(stop, tasks)
         finally:
             stop.set()
+            if session.mix_recorder.recording:
+                await session.mix_recorder.stop()              # finish the file before the audio stops
             if server is not None:
                 server.should_exit = True
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -305,20 +324,30 @@ class Daemon:
         capture = next((capture for capture in reversed(self.live.captures)
                         if capture.state == "done" and capture.into_pad == message["into_pad"]), None)
         if capture is not None:
-            asyncio.get_running_loop().create_task(self._store_capture(capture))
+            asyncio.get_running_loop().create_task(self._store_take(
+                capture.audio, capture.into_pad, capture.native_bpm, capture.bars, "live capture", "generated",
+                ("live",)))
 
-    async def _store_capture(self, capture) -> None:
+    def _take_recorded(self, take: RecordingDone) -> None:
+        """A recording into a pad is complete (the pad already plays it): store it and assign it."""
+        asyncio.get_running_loop().create_task(self._store_take(
+            take.audio, take.pad, take.native_bpm, take.bars, "recording", "recorded", ("recorded",)))
+
+    async def _store_take(self, audio, pad: int, native_bpm: float, bars: int, name: str, source: str,
+                          tags: tuple[str, ...]) -> None:
+        """A loop made live (a capture, a recording) becomes a library loop on its pad, through the editor
+        (saved, undoable). Kept in memory only when that fails."""
         from groovebox.library.store import Library, LibraryError
 
         try:       # FLAC encoding and analysis in the idle worker pool, not in the daemon
             with Library(self.data_dir) as library:
                 record = await asyncio.wrap_future(self.workers.submit(
-                    library.add, capture.audio, name=f"live capture {time.strftime('%H:%M:%S')}",
-                    source="generated", tags=("live",), bpm=capture.native_bpm, bars=capture.bars))
-            self.editor.apply(AssignPad(pad_index=capture.into_pad, loop_id=record.loop_id,
-                                        native_bpm=capture.native_bpm, pad_name="live capture"))
+                    library.add, audio, name=f"{name} {time.strftime('%H:%M:%S')}", source=source, tags=tags,
+                    bpm=native_bpm, bars=bars))
+            self.editor.apply(AssignPad(pad_index=pad, loop_id=record.loop_id, native_bpm=native_bpm,
+                                        pad_name=name))
         except (LibraryError, EditError, OSError) as exc:
-            log.warning("live capture into pad %d kept in memory only: %s", capture.into_pad, exc)
+            log.warning("%s on pad %d kept in memory only: %s", name, pad, exc)
 
     def close(self) -> None:
         """Fade the master out (so stopping the service does not pop), then stop the audio; safe to call twice."""

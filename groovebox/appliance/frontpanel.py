@@ -3,7 +3,8 @@
 ``open_front_panel(settings)`` opens the hardware at ``Daemon.__init__`` (so Shift can be read before the
 session is restored); ``FrontPanel.run(daemon, stop)`` is a task on the control loop that builds the
 panel, forwards GPIO events to it (``call_soon_threadsafe``) and hands the current view to the display
-thread at most ``max_fps`` times a second (the thread redraws only when the view changed).
+thread at most ``max_fps`` times a second (the thread redraws only when the view changed). The panel gets
+the daemon's save-lock: the system page is where a performer turns gig mode on and off.
 Decisions: hardware that cannot be opened is logged and left out (no OLED, or no encoders), the daemon
 plays on; ``hw = "mock"`` uses gpiozero's MockFactory pins, for laptops and tests. The panel and the
 drawing code (PIL) are imported only when there is a front panel: a headless daemon starts without them.
@@ -119,4 +120,4 @@ def _deps(daemon):
     clock = {"": "internal", "link": "Link"}.get(source, "MIDI in")
     return PanelDeps(session=daemon.session, editor=daemon.editor, generator=daemon.generator,
                      list_loops=list_loops, loop_peaks=loop_peaks, system=system, clock_source=clock,
-                     live=daemon.live)
+                     live=daemon.live, save_lock=daemon.save_lock)

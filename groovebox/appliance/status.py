@@ -1,5 +1,6 @@
 """``groovebox status``: ask a running daemon for ``/api/health`` (no token needed) and summarise it.
-Main thread of the CLI process; one HTTP GET with a short timeout."""
+Main thread of the CLI process; one HTTP GET with a short timeout. The save-lock line is shown on or off
+(a performer checks it before a show); a daemon too old to report it gets no line."""
 
 from __future__ import annotations
 
@@ -24,6 +25,9 @@ def status_text(health: dict) -> str:
              (f"audio     {health.get('audio_backend', '?')}, {health.get('sample_rate', 0)} Hz, "
               f"{health.get('block_frames', 0)} frames, DSP {100 * health.get('dsp_load', 0):.1f} %, "
               f"underruns {health.get('underruns', 0)}")]
+    if "save_lock" in health:
+        lines.append("save-lock ON (gig mode): stored projects and the loop library are read-only"
+                     if health["save_lock"] else "save-lock off")
     live = health.get("live_pad")
     if isinstance(live, dict):
         lines.append(f"live pad  {live.get('state', '?')}" + (f" ({live['error']})" if live.get("error") else ""))

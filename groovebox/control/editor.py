@@ -94,6 +94,7 @@ from groovebox.project.model import (
 )
 
 __all__ = [
+    "AddRecordedTracks",
     "AddClip",
     "AddTrack",
     "AssignPad",
@@ -498,6 +499,20 @@ class AddTrack(Edit):
         tracks = list(project.tracks)
         tracks.insert(len(tracks) if self.position is None else self.position, track)
         return project.replace(tracks=tracks)
+
+
+@dataclass(frozen=True)
+class AddRecordedTracks(Edit):
+    """Whole tracks with their clips (a recorded performance), added after the others in one undo step."""
+
+    tracks: tuple[Track, ...]
+    name: ClassVar[str] = "record performance"
+
+    def apply(self, project, context):
+        for track in self.tracks:
+            for clip in track.clips:
+                context.check_source(clip.loop_id, clip.audio_path)
+        return project.replace(tracks=[*project.tracks, *self.tracks])
 
 
 @dataclass(frozen=True)

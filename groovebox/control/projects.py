@@ -18,6 +18,10 @@ Decisions:
 - Pads and clips that play a file keep ``audioPath`` as given; ``absolute_audio_paths`` makes relative ones
   absolute against the file they came from, which the live editor does so a document never depends on
   where it is stored.
+- Save-lock (gig mode, ``control.savelock``): while the store's lock is on, every write (save, save as,
+  rename, new, delete) raises ``SaveLocked`` before touching a file; reading and opening go on. The check
+  lives here, once, so no caller can forget it; ``check_writable`` lets a caller refuse before it starts
+  work that would end in a write. Without a lock (the CLI) the store is always writable.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from groovebox.background import fsync_directory
+from groovebox.control.savelock import SaveLock
 from groovebox.project.model import (
     Clip,
     Pad,
@@ -119,9 +124,12 @@ def _now() -> datetime:
 
 
 class ProjectStore:
-    """The saved projects of ``data_dir`` (the directory is created if missing). Control loop or CLI."""
+    """The saved projects of ``data_dir`` (the directory is created if missing). Control loop or CLI.
 
-    def __init__(self, data_dir: str | os.PathLike[str]) -> None:
+    ``lock``: the daemon's save-lock (None: never locked)."""
+
+    def __init__(self, data_dir: str | os.PathLike[str], lock: SaveLock | None = None) -> None:
+        self.lock = lock if lock is not None else SaveLock()
         self.directory = Path(data_dir) / "projects"
         self.directory.mkdir(parents=True, exist_ok=True)
         self._sweep_temporaries()
@@ -175,41 +183,43 @@ class ProjectStore:
                 names.append(project.project_name)
         return names
 
-    # ---- writing ----------------------------------------------------------------------------------------
+    # ---- writing (each raises SaveLocked while the lock is on) ------------------------------------------
+
+    def check_writable(self, what: str) -> None:
+        """``SaveLocked`` naming ``what`` ("saving the project") when the save-lock is on."""
+        self.lock.check(what)
 
     def new(self, name: str, **settings: object) -> Project:
         """Create, save and return an empty project called ``name`` (``settings``: bpm, quantizeGrid, ...)."""
+        self.check_writable("creating a project")
         try:
             project = Project(project_name=clean_name(name), **settings)
         except ValueError as error:
             raise ProjectStoreError(f"cannot create the project: {error}") from None
-        return self.save(project)
+        return self._write(project)
 
     def save(self, project: Project) -> Project:
         """Write ``project`` under its id and return it as stored (``updatedAt`` stamped).
 
         Refuses to replace a file that is corrupt: it may hold the only copy of something.
         """
-        path = self.path(project.project_id)
-        if path.exists():
-            self._check_replaceable(project.project_id)
-        now = _now()
-        stored = project.replace(project_name=clean_name(project.project_name), updated_at=now,
-                                 created_at=project.created_at or now)
-        atomic_write_bytes(path, stored.to_json().encode("utf-8"))
-        return stored
+        self.check_writable("saving the project")
+        return self._write(project)
 
     def save_as(self, project: Project, name: str) -> Project:
         """Save a copy of ``project`` as a new project called ``name``; returns the copy (a new id)."""
+        self.check_writable("saving a copy of the project")
         copy = project.replace(project_id=uuid.uuid4().hex, project_name=clean_name(name), created_at=None)
-        return self.save(copy)
+        return self._write(copy)
 
     def rename(self, project_id: str, name: str) -> Project:
         """Rename a stored project; returns it as stored."""
-        return self.save(self.load(project_id).replace(project_name=clean_name(name)))
+        self.check_writable("renaming the project")
+        return self._write(self.load(project_id).replace(project_name=clean_name(name)))
 
     def delete(self, project_id: str) -> None:
         """Remove a stored project (a corrupt one too); ``ProjectStoreError`` when there is none."""
+        self.check_writable("deleting the project")
         path = self.path(project_id)
         try:
             path.unlink()
@@ -218,6 +228,16 @@ class ProjectStore:
         fsync_directory(self.directory)
 
     # ---- helpers ----------------------------------------------------------------------------------------
+
+    def _write(self, project: Project) -> Project:
+        path = self.path(project.project_id)
+        if path.exists():
+            self._check_replaceable(project.project_id)
+        now = _now()
+        stored = project.replace(project_name=clean_name(project.project_name), updated_at=now,
+                                 created_at=project.created_at or now)
+        atomic_write_bytes(path, stored.to_json().encode("utf-8"))
+        return stored
 
     def _summary(self, path: Path) -> ProjectSummary:
         try:

@@ -62,6 +62,9 @@ class Session:
         self.reporters: dict[str, Callable[[], object]] = {}   # extra /api/health entries (e.g. controllers)
         self.event_listeners: list[Callable[[object], None]] = []   # each engine event, after it is applied
         self.live = None          # the live Lyria pad (control.livepad.LivePad) when there is one; CCs steer it
+        self.recorder = None      # recording into pads (control.recording.PadRecorder) once the audio runs
+        self.mix_recorder = None  # recording the live mix (control.mixrecorder.MixRecorder) once the audio runs
+        self.song_recorder = None  # recording pad launches into the song (control.songrecorder.SongRecorder)
         self.song_loop = {"enabled": False, "startBar": 0, "endBar": 4}   # the song loop region (not saved)
         self._tap = TapTempo()
         self._started_s = time.monotonic()

@@ -13,7 +13,8 @@ Button actions::
     stop_all       stop every pad on the grid; shift + stop_all stops at once
     quantize       next launch grid (off, 1/16, ... 4 bars)
     tap            tap tempo
-    record_arm     arm/disarm recording (lamp only until recording lands)
+    record_arm     arm recording: the next press of an empty pad records into it (the lamp blinks while
+                   armed and is lit while a take runs); pressing the recording pad ends the take
     bank_prev/next page through the session's banks of 16 pads (see below)
     [live] faders  steer the live Lyria pad (``session.live``, when there is one): prompt weights, density,
                    brightness; the live pad coalesces and throttles what it sends
@@ -32,9 +33,12 @@ from typing import Protocol
 
 import mido
 
+from groovebox.control.recording import RecordError
+from groovebox.control.savelock import SaveLocked
 from groovebox.control.session import Session
 from groovebox.controllers.leds import LedFrame, build_frame
 from groovebox.controllers.profile import PADS, Profile, is_press, scene_pads
+from groovebox.engine import PadState
 from groovebox.engine import commands as c
 
 __all__ = ["PadDriver", "Output"]
@@ -121,9 +125,22 @@ class PadDriver:
             self.session.release(pad)
         elif self.shift:
             self.session.stop(pad)
+        elif self.record_armed and self.session.pad_states[pad] == PadState.EMPTY:
+            self._record_into(pad)
         else:
             velocity = message.velocity / 127 if self.profile.velocity and message.type == "note_on" else 1.0
             self.session.press(pad, velocity)
+
+    def _record_into(self, pad: int) -> None:
+        self.record_armed = False
+        recorder = self.session.recorder
+        try:
+            if recorder is None:
+                raise RecordError("recording is not available")
+            recorder.arm(pad)
+        except (RecordError, SaveLocked) as error:
+            log.warning("%s: cannot record into pad %d: %s", self.profile.name, pad, error)
+        self.refresh()
 
     def _live(self, control: str, value: int) -> None:
         live = self.session.live
@@ -170,12 +187,16 @@ class PadDriver:
     def _build(self) -> LedFrame:
         lamps = {
             "shift": self.shift,
-            "record_arm": "blink" if self.record_armed else "off",
+            "record_arm": "blink" if self.record_armed else self._recording_lamp(),
             "quantize": self.session.quantize != c.Quantize.OFF,
             "bank_prev": self.pages > 1,
             "bank_next": self.pages > 1,
         }
         return build_frame(self.profile, self.session.pad_states, first_bank=self.first_bank, lamps=lamps)
+
+    def _recording_lamp(self) -> bool:
+        recorder = self.session.recorder
+        return recorder is not None and recorder.pad is not None
 
     def _send(self, message: mido.Message) -> None:
         if self.output is not None:

@@ -3,7 +3,9 @@
 Decisions: PIL's built-in bitmap font (6 px wide, 21 characters a line) is used on purpose: it needs no
 font file and draws the same pixels on every Pillow version, so golden images stay exact. Every page has
 an inverted title bar and at most five lines under it; lists scroll to keep the cursor visible, the
-selected row is inverted, and a value being turned is shown in brackets.
+selected row is inverted, and a value being turned is shown in brackets. Save-lock (gig mode) shows as
+"LOCK" at the right of the home and system title bars (on home, a held Shift shows "SHIFT" instead: it
+lasts only while held).
 """
 
 from __future__ import annotations
@@ -106,7 +108,7 @@ def _wrap(text: str, chars: int) -> list[str]:
 
 # ---------------------------------------------------------------------- pages
 def _home(draw: ImageDraw.ImageDraw, view: HomeView) -> None:
-    _title(draw, view.project, "SHIFT" if view.shift else "")
+    _title(draw, view.project, "SHIFT" if view.shift else "LOCK" if view.save_lock else "")
     tempo = f"{view.tempo_bpm:.1f}".rstrip("0").rstrip(".")
     _text(draw, (1, BODY_Y - 1), f"{tempo} BPM")
     position = f"{view.bar}.{view.beat}"
@@ -152,7 +154,7 @@ def _list(draw: ImageDraw.ImageDraw, view: ListView) -> None:
 
 
 def _system(draw: ImageDraw.ImageDraw, view: SystemView) -> None:
-    _title(draw, "SYSTEM")
+    _title(draw, "SYSTEM", "LOCK" if view.save_lock else "")
     _lines(draw, [f"IP {view.ip}", f"PIN {view.pin}  {view.pin_expires_s}s", f"WiFi {view.wifi}",
                   f"Lyria {view.lyria}", f"CPU {view.cpu_percent}%  xrun {view.underruns}"])
 

@@ -43,6 +43,7 @@ class HomeView:
     peak_l: float                 # linear 0..1 (and above: clipped by the limiter)
     peak_r: float
     shift: bool = False
+    save_lock: bool = False       # gig mode: "LOCK" in the title bar
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,7 @@ class SystemView:
     lyria: str
     cpu_percent: int
     underruns: int
+    save_lock: bool = False       # gig mode: "LOCK" in the title bar
 
 
 @dataclass(frozen=True)

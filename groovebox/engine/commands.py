@@ -16,6 +16,7 @@ import numpy as np
 from groovebox.engine.effects import BUSES, MASTER
 from groovebox.engine.song import MAX_TRACKS, Arrangement, build_arrangement
 from groovebox.engine.stream import Header
+from groovebox.engine.tap import MasterTap
 
 __all__ = [
     "validated",
@@ -50,6 +51,7 @@ __all__ = [
     "SetTrackSends",
     "ArmRecord",
     "StopRecord",
+    "SetMasterTap",
     "MAX_TRACKS",
     "BUSES",
     "MASTER",
@@ -380,11 +382,19 @@ class StopRecord:
     cancel: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class SetMasterTap:
+    """Copy every block of the master output into ``tap`` from the next block on (None: stop). The control
+    thread keeps its own reference, so the engine never frees it."""
+
+    tap: MasterTap | None
+
+
 Command = (
     LoadPad | UnloadPad | PressPad | ReleasePad | StopPad | StopAll | SetPadMix | SetPadRegion | SetTempo
     | SetQuantize | SetMaster | SetMetronome | Locate | AttachStream | DetachStream | SetSong | SetTrackMix
     | SongPlay | SongStop | SongLocate | SetSongLoop | SetEffect | SetPadSends | SetTrackSends | ArmRecord
-    | StopRecord
+    | StopRecord | SetMasterTap
 )
 
 MAX_RECORD_BARS = 256

@@ -96,6 +96,7 @@ class Engine:
         self.song.effects = self.effects
         self.song.source_base = pads
         self.recorder = Recorder()
+        self.tap = None                         # a MasterTap while the live mix is being recorded
 
     @property
     def latency_frames(self) -> int:
@@ -157,6 +158,8 @@ class Engine:
         if effects.enabled:
             effects.finish_block(mix, start, frames)
         self.master.process(mix, out, frames)
+        if self.tap is not None:
+            self.tap.write(out, frames)
         for pad in self.pads:
             if pad.stream is not None:
                 pad.stream.publish(end)
@@ -652,6 +655,9 @@ class Engine:
         self._outbox.append(RecordingCancelled(pad.index, self.recorder.cancel()))
         self._set_state(pad, PadState.EMPTY, at)
 
+    def _set_master_tap(self, command: c.SetMasterTap, at: int) -> None:
+        self.tap = command.tap
+
     # ----------------------------------------------------------------- events and status
     def _set_state(self, pad: PadSlot, state: PadState, at: int, due: int = -1) -> None:
         pad.state = state
@@ -707,4 +713,5 @@ _HANDLERS = {
     c.SetTrackSends: "_set_track_sends",
     c.ArmRecord: "_arm_record",
     c.StopRecord: "_stop_record",
+    c.SetMasterTap: "_set_master_tap",
 }

@@ -3,6 +3,12 @@
 A renderer is ``render(out, frames) -> None``. ``out`` is float32, C-contiguous, shape ``(frames, 2)``
 (48 kHz stereo), and the renderer must fill all of it. ``groovebox.engine.Engine.render`` is the real one.
 
+A backend opened with ``input=True`` also records: each callback first hands the input block (float32,
+``(frames, 2)``; a mono input is copied to both channels) to ``capture(inp, frames)``
+(``Engine.capture``), then renders. ``has_input`` says whether it got an input; ``round_trip_frames`` is
+the input plus output latency when the backend knows it (PortAudio does; JACK-Client exposes no port
+latencies, so the JACK backend says None and ``audio.record_latency_frames`` must give it).
+
 Threads:
 
 - ``PortAudioBackend``: the renderer runs on PortAudio's callback thread (the JACK process thread when
@@ -53,6 +59,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 Renderer = Callable[[np.ndarray, int], None]
+Capture = Callable[[np.ndarray, int], None]
 BACKEND_KINDS = ("auto", "portaudio", "jack", "null", "offline")
 
 
@@ -122,16 +129,25 @@ class AudioBackend(ABC):
         self.block_frames = block_frames
         self.stats = AudioStats()
         self.running = False
+        self.has_input = False
+        self.capture: Capture | None = None
 
     @property
     def latency_s(self) -> float | None:
         """Output latency in seconds, when the backend knows it."""
         return None
 
-    def start(self, render: Renderer) -> None:
-        """Start calling ``render`` once per block; raises ``AudioError`` when the output cannot open."""
+    @property
+    def round_trip_frames(self) -> int | None:
+        """Input plus output latency in frames, when the backend knows it."""
+        return None
+
+    def start(self, render: Renderer, capture: Capture | None = None) -> None:
+        """Start calling ``render`` once per block (and ``capture`` with the input first, when this backend
+        has one); raises ``AudioError`` when the output cannot open."""
         if self.running:
             raise AudioError(f"{self.name} audio is already running")
+        self.capture = capture
         self._start(render)
         self.running = True
 
@@ -146,6 +162,13 @@ class AudioBackend(ABC):
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+    def _capture_safely(self, inp: np.ndarray, frames: int) -> None:
+        """Hand an input block to ``capture`` on the audio thread; never raises (a fault count instead)."""
+        try:
+            self.capture(inp, frames)
+        except Exception:
+            self.stats.faults += 1
 
     def _render_safely(self, render: Renderer, out: np.ndarray, frames: int) -> None:
         """Render one block on the audio thread; never raises (silence and a fault count instead)."""
@@ -211,34 +234,65 @@ class PortAudioBackend(AudioBackend):
 
     name = "portaudio"
 
-    def __init__(self, sample_rate: int = 48000, block_frames: int = 256, device: str | int | None = None) -> None:
+    def __init__(self, sample_rate: int = 48000, block_frames: int = 256, device: str | int | None = None,
+                 input: bool = False) -> None:
         super().__init__(sample_rate, block_frames)
         self.device = _device_arg(device)
+        self.want_input = input
         self._stream = None
         self._render: Renderer | None = None
+        self._input = np.zeros((max(block_frames, 4096), 2), np.float32)
 
     @property
     def latency_s(self) -> float | None:
         """The stream's output latency as PortAudio reports it (None until started)."""
-        return None if self._stream is None else float(self._stream.latency)
+        if self._stream is None:
+            return None
+        latency = self._stream.latency
+        return float(latency[1] if self.has_input else latency)
+
+    @property
+    def round_trip_frames(self) -> int | None:
+        if self._stream is None or not self.has_input:
+            return None
+        return round(sum(self._stream.latency) * self.sample_rate)
 
     def _start(self, render: Renderer) -> None:
         sd = _import_sounddevice()
         self._render = render
+        input_channels = _input_channels(sd, self.device) if self.want_input and self.capture else 0
         try:
-            self._stream = sd.OutputStream(
-                samplerate=self.sample_rate, blocksize=self.block_frames, device=self.device, channels=2,
-                dtype="float32", latency="low", callback=self._callback,
-            )
+            self._stream = self._open_stream(sd, input_channels)
             self._stream.start()
         except (sd.PortAudioError, ValueError) as exc:
             self._close_stream()
             raise AudioError(f"cannot open PortAudio output {self.device!r} at {self.sample_rate} Hz: {exc}") from exc
 
+    def _open_stream(self, sd, input_channels: int):
+        options = {"samplerate": self.sample_rate, "blocksize": self.block_frames, "device": self.device,
+                   "dtype": "float32", "latency": "low"}
+        if input_channels:
+            try:
+                stream = sd.Stream(channels=(input_channels, 2), callback=self._duplex_callback, **options)
+                self.has_input = True
+                return stream
+            except (sd.PortAudioError, ValueError) as exc:
+                log.warning("no audio input on %r (%s): playing without recording", self.device, exc)
+        self.has_input = False
+        return sd.OutputStream(channels=2, callback=self._callback, **options)
+
     def _callback(self, outdata: np.ndarray, frames: int, time_info: object, status) -> None:
         if status.output_underflow:
             self.stats.underruns += 1
         self._render_safely(self._render, outdata, frames)
+
+    def _duplex_callback(self, indata: np.ndarray, outdata: np.ndarray, frames: int, time_info: object,
+                         status) -> None:
+        if frames <= len(self._input):
+            block = self._input[:frames]
+            block[:] = indata[:, :2] if indata.shape[1] >= 2 else indata[:, :1]
+            self._capture_safely(block, frames)
+        self._callback(outdata, frames, time_info, status)
 
     def _stop(self) -> None:
         self._close_stream()
@@ -258,6 +312,15 @@ class PortAudioBackend(AudioBackend):
         closer.join(_STOP_TIMEOUT_S)
         if closer.is_alive():
             log.warning("the audio stream did not stop within %.0f s; leaving it", _STOP_TIMEOUT_S)
+
+
+def _input_channels(sd, device: str | int | None) -> int:
+    """How many input channels (0-2) to record from ``device`` (None = the default input)."""
+    try:
+        info = sd.query_devices(_device_arg(device), kind="input")
+    except (sd.PortAudioError, ValueError):
+        return 0
+    return min(2, int(info["max_input_channels"]))
 
 
 def _output_device_problem(sd, device: str | int | None) -> str | None:
@@ -320,15 +383,18 @@ class JackBackend(AudioBackend):
 
     def __init__(
         self, sample_rate: int = 48000, block_frames: int = 256, *, client_name: str = "groovebox",
-        server_name: str | None = None, autoconnect: bool = True,
+        server_name: str | None = None, autoconnect: bool = True, input: bool = False,
     ) -> None:
         super().__init__(sample_rate, block_frames)
         self.client_name = client_name
         self.server_name = server_name
         self.autoconnect = autoconnect
+        self.want_input = input
         self._client = None
         self._ports: list = []
+        self._inports: list = []
         self._buffer = np.zeros((block_frames, 2), dtype=np.float32)
+        self._input = np.zeros((block_frames, 2), dtype=np.float32)
         self._render: Renderer | None = None
 
     def _start(self, render: Renderer) -> None:
@@ -348,12 +414,16 @@ class JackBackend(AudioBackend):
         self._check_sample_rate()
         self._prepare(self._client.blocksize)
         self._ports = [self._client.outports.register(f"out_{n}") for n in (1, 2)]
+        if self.want_input and self.capture is not None:
+            self._inports = [self._client.inports.register(f"in_{n}") for n in (1, 2)]
+            self.has_input = True
         self._client.set_process_callback(self._process)
         self._client.set_blocksize_callback(self._prepare)
         self._client.set_xrun_callback(self._xrun)
         self._client.activate()
         if self.autoconnect:
             self._connect_playback()
+            self._connect_capture()
 
     def _open_client(self, jack):
         try:
@@ -373,6 +443,7 @@ class JackBackend(AudioBackend):
         """Adopt the server's block size; JACK calls this with processing suspended, so it may allocate."""
         self.block_frames = block_frames
         self._buffer = np.zeros((block_frames, 2), dtype=np.float32)
+        self._input = np.zeros((block_frames, 2), dtype=np.float32)
 
     def _connect_playback(self) -> None:
         playback = self._client.get_ports(is_physical=True, is_input=True, is_audio=True)
@@ -382,7 +453,19 @@ class JackBackend(AudioBackend):
         for port, destination in zip(self._ports, playback * 2):
             port.connect(destination)
 
+    def _connect_capture(self) -> None:
+        if not self._inports:
+            return
+        capture = self._client.get_ports(is_physical=True, is_output=True, is_audio=True)
+        for port, source in zip(self._inports, capture * 2):
+            port.connect(source)
+
     def _process(self, frames: int) -> None:
+        if self._inports:
+            inp = self._input[:frames]
+            inp[:, 0] = self._inports[0].get_array()
+            inp[:, 1] = self._inports[1].get_array()
+            self._capture_safely(inp, frames)
         out = self._buffer[:frames]
         self._render_safely(self._render, out, frames)
         left, right = self._ports
@@ -398,6 +481,7 @@ class JackBackend(AudioBackend):
             self._client.close()
             self._client = None
             self._ports = []
+            self._inports = []
 
 
 # --- Null (silent, real-time clocked) and offline ------------------------------------------------------
@@ -470,7 +554,7 @@ class OfflineBackend(AudioBackend):
 
 def open_audio(
     kind: str, *, sample_rate: int = 48000, block_frames: int = 256, device: str | None = None,
-    client_name: str = "groovebox", autoconnect: bool = True,
+    client_name: str = "groovebox", autoconnect: bool = True, input: bool = False,
 ) -> AudioBackend:
     """Build (but do not start) the backend ``kind``: auto, portaudio, jack, null or offline.
 
@@ -479,15 +563,16 @@ def open_audio(
     raise ``AudioError`` with the reason when they cannot work.
     """
     if kind == "auto":
-        return _open_auto(sample_rate, block_frames, device)
+        return _open_auto(sample_rate, block_frames, device, input)
     if kind == "portaudio":
         problem = _output_device_problem(_import_sounddevice(), device)
         if problem:
             raise AudioError(problem)
-        return PortAudioBackend(sample_rate, block_frames, device)
+        return PortAudioBackend(sample_rate, block_frames, device, input)
     if kind == "jack":
         return JackBackend(
             sample_rate, block_frames, client_name=client_name, server_name=device, autoconnect=autoconnect,
+            input=input,
         )
     if kind == "null":
         return NullBackend(sample_rate, block_frames)
@@ -496,7 +581,7 @@ def open_audio(
     raise AudioError(f"unknown audio backend {kind!r}; choose one of {', '.join(BACKEND_KINDS)}")
 
 
-def _open_auto(sample_rate: int, block_frames: int, device: str | None) -> AudioBackend:
+def _open_auto(sample_rate: int, block_frames: int, device: str | None, input: bool) -> AudioBackend:
     try:
         problem = _output_device_problem(_import_sounddevice(), device)
     except AudioError as exc:
@@ -504,4 +589,4 @@ def _open_auto(sample_rate: int, block_frames: int, device: str | None) -> Audio
     if problem:
         log.warning("%s; using the silent null audio backend", problem)
         return NullBackend(sample_rate, block_frames)
-    return PortAudioBackend(sample_rate, block_frames, device)
+    return PortAudioBackend(sample_rate, block_frames, device, input)

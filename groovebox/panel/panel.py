@@ -13,6 +13,9 @@ Controls (see ``handle``):
 Decisions: every change goes through the editor (undo, autosave, the web page sees it), the transport
 through the session, generation through the job manager, exactly as the web API does. Failures become an
 error page the performer dismisses with a push. Blocking reads (the library's SQLite) run in a thread.
+Save-lock (gig mode): the system page turns it on and off (push, then "Turn it ..."); home and system show
+"LOCK" while it is on. Generating and capturing the live pad would add library loops, so while it is on they
+are refused with an error page saying so; live edits and launching go on as usual.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from groovebox.control.editor import (
     SetMasterVolume,
     SetQuantize,
 )
+from groovebox.control.savelock import SaveLock, SaveLocked
 from groovebox.display.pages import WAVE_HEIGHT, WIDTH
 from groovebox.display.views import SystemView, View
 from groovebox.engine import PadState
@@ -62,6 +66,7 @@ class PanelDeps:
     system: Callable[[], SystemView]
     clock_source: str = "internal"
     live: object | None = None      # control.livepad.LivePad when there is a Gemini key
+    save_lock: SaveLock | None = None   # the daemon's save-lock (None: a lock of the panel's own, off)
 
 
 class Panel:
@@ -71,6 +76,7 @@ class Panel:
         self.deps = deps
         self.session = deps.session
         self.editor = deps.editor
+        self.save_lock = deps.save_lock if deps.save_lock is not None else SaveLock()
         self.stack: list[Screen] = [HomeScreen()]
         self.shift = False
         self.selected_pad = 0
@@ -130,6 +136,8 @@ class Panel:
         if live is None or not live.running:
             self.open(GenerateScreen())
             return
+        if self.refused_by_lock("capturing the live pad"):
+            return
         try:
             live.capture(CAPTURE_BARS, self.selected_pad)
         except ValueError as exc:
@@ -184,7 +192,17 @@ class Panel:
                     self.selected_pad)
 
     def generate(self, request) -> None:
-        self.job = self.deps.generator.submit(request)
+        if not self.refused_by_lock("generating loops"):
+            self.job = self.deps.generator.submit(request)
+
+    def refused_by_lock(self, what: str) -> bool:
+        """True (and an error page) when save-lock is on: ``what`` would write the library."""
+        try:
+            self.save_lock.check(what)
+        except SaveLocked:
+            self.show_error("Save-lock on", f"{what.capitalize()} was not done; turn it off on the System page")
+            return True
+        return False
 
     def on_job_event(self, event) -> None:
         """A generator listener: follow the panel's own job; open its results or its error."""

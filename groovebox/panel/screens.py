@@ -5,13 +5,15 @@ it is given (session, editor, generator, the helpers in ``PanelDeps``).
 Decisions: every screen but home and system is a list of items; turning moves the cursor, a push runs an
 action or starts/stops turning a setting, and while a setting turns the encoder is accelerated. Screens
 never block: library listings and waveforms are read in a thread by ``Panel`` and shown when they arrive.
+A push on the system page opens the save-lock page with the cursor on "Keep it ...", so a stray push (or
+two) never changes the lock: turning it takes push, turn, push.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from groovebox.control.editor import (
@@ -47,6 +49,7 @@ __all__ = [
     "MenuScreen",
     "PadScreen",
     "ResultsScreen",
+    "SaveLockScreen",
     "Screen",
     "Setting",
     "SystemScreen",
@@ -159,7 +162,8 @@ class HomeScreen(Screen):
                         bar=int(beat // beats_per_bar) + 1, beat=int(beat % beats_per_bar) + 1,
                         playing_pads=playing, quantize=panel.editor.project.quantize_grid,
                         clock=panel.deps.clock_source, peak_l=round(float(status[Status.PEAK_L]), 2),
-                        peak_r=round(float(status[Status.PEAK_R]), 2), shift=panel.shift)
+                        peak_r=round(float(status[Status.PEAK_R]), 2), shift=panel.shift,
+                        save_lock=panel.save_lock.on)
 
 
 class MenuScreen(ItemScreen):
@@ -312,10 +316,32 @@ class AssignScreen(ItemScreen):
 
 
 class SystemScreen(Screen):
-    """IP address and pairing PIN (for the phone), Wi-Fi, Lyria, CPU and underruns."""
+    """IP address and pairing PIN (for the phone), Wi-Fi, Lyria, CPU, underruns and the save-lock; a push
+    opens the save-lock page."""
+
+    def push(self, panel: Panel) -> None:
+        panel.open(SaveLockScreen())
 
     def view(self, panel: Panel) -> View:
-        return panel.deps.system()
+        return replace(panel.deps.system(), save_lock=panel.save_lock.on)
+
+
+class SaveLockScreen(ItemScreen):
+    """Keep or turn save-lock (gig mode); either choice returns to the system page."""
+
+    title = "SAVE-LOCK"
+
+    def items(self, panel: Panel) -> list[Item]:
+        state, other = ("ON", "OFF") if panel.save_lock.on else ("OFF", "ON")
+        return [Action(f"Keep it {state}", panel.back), Action(f"Turn it {other}", lambda: self.turn_lock(panel))]
+
+    def turn_lock(self, panel: Panel) -> None:
+        panel.save_lock.toggle(by="front panel")
+        panel.back()
+
+    def view(self, panel: Panel) -> View:
+        return ListView(self.title, self.rows(panel), self.cursor, self.editing,
+                        note="ON" if panel.save_lock.on else "OFF")
 
 
 class ErrorScreen(Screen):

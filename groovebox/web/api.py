@@ -58,6 +58,8 @@ class Health(BaseModel):
     controllers: list[ControllerInfo] = []
     clock_source: str = "internal"
     live_pad: dict | None = None     # the live Lyria pad: available, state, pad, stream, underruns, error
+    recording: dict | None = None    # recording into pads: input present, pad, state, bars, latency_frames
+    save_lock: bool = False          # gig mode: stored projects and the loop library are read-only
 
 
 def create_app(context: WebContext) -> FastAPI:
@@ -70,6 +72,7 @@ def create_app(context: WebContext) -> FastAPI:
         routes_page,
         routes_play,
         routes_projects,
+        routes_record,
         ws,
     )
     from groovebox.web.security import OriginGuard, RateLimit, require_token
@@ -91,7 +94,7 @@ def create_app(context: WebContext) -> FastAPI:
 
     protected = [Depends(require_token)]
     app.include_router(routes_auth.router())
-    for module in (routes_loops, routes_projects, routes_play, routes_generate, routes_effects):
+    for module in (routes_loops, routes_projects, routes_play, routes_generate, routes_effects, routes_record):
         app.include_router(module.router(), dependencies=protected)
     app.include_router(ws.router())
     app.include_router(routes_page.router())

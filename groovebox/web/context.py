@@ -4,6 +4,11 @@ Built once by the daemon (``groovebox.app``) on the control loop and stored as `
 Handlers that read or change the session, the editor or the job manager are ``async def`` so they run on
 the control loop (uvicorn shares it); blocking work (SQLite writes, FLAC, decoding) goes to a thread or a
 worker process, never into the handler itself.
+
+Save-lock (gig mode): ``save_lock`` is the project store's lock, so the store and the library routes always
+obey the same one. The store checks its own writes; the routes that write the loop library (uploads,
+corrections, deletes, generation and captures that add loops) declare ``Depends(refuse_when_locked(what))``,
+which answers 423 Locked with the sentence before any work starts.
 """
 
 from __future__ import annotations
@@ -11,15 +16,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from fastapi import Request
+from fastapi import HTTPException, Request
 
 from groovebox.config import Settings
 from groovebox.control.editor import Editor
 from groovebox.control.projects import ProjectStore
+from groovebox.control.savelock import SaveLock, SaveLocked
 from groovebox.control.session import Session
 from groovebox.library.store import Library
 
-__all__ = ["WebContext", "context_of"]
+__all__ = ["LOCKED", "WebContext", "check_unlocked", "context_of", "locked_error", "refuse_when_locked"]
+
+LOCKED = 423
 
 
 @dataclass
@@ -46,7 +54,33 @@ class WebContext:
     def upload_dir(self) -> Path:
         return self.data_dir / "uploads"
 
+    @property
+    def save_lock(self) -> SaveLock:
+        """The daemon's save-lock (the project store's)."""
+        return self.projects.lock
+
 
 def context_of(request: Request) -> WebContext:
     """FastAPI dependency: the context stored on the application."""
     return request.app.state.context
+
+
+def locked_error(error: SaveLocked) -> HTTPException:
+    """A refusal by save-lock as an HTTP error: 423 Locked with its sentence."""
+    return HTTPException(LOCKED, str(error))
+
+
+def check_unlocked(context: WebContext, what: str) -> None:
+    """``HTTPException`` 423 naming ``what`` while save-lock is on (for handlers that are not routes)."""
+    try:
+        context.save_lock.check(what)
+    except SaveLocked as error:
+        raise locked_error(error) from None
+
+
+def refuse_when_locked(what: str):
+    """A FastAPI dependency: 423 naming ``what`` ("uploading a loop") while save-lock is on. ``async``, so it
+    runs on the control loop like the handlers (a plain function would be sent to a thread)."""
+    async def check(request: Request) -> None:
+        check_unlocked(context_of(request), what)
+    return check

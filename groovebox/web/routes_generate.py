@@ -9,6 +9,9 @@ Decisions:
 - The live pad is steered with whole prompt lists (text and weight), density, brightness and the tempo
   (the session tempo, an undoable project edit). A new key (scale) needs a new stream: POST /api/live/start.
 - Exports render a frozen copy of a project in the idle worker pool; an empty song (no clips) is a 422.
+- Save-lock (gig mode): a generation, a variation and a live-pad capture would add loops to the library, so
+  they are refused when asked for (423 Locked with the sentence), not after the work is done. Exports write
+  to ``exports/``, not the library, and go on; so do jobs accepted before the lock went on.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from groovebox.control.projects import ProjectStoreError
 from groovebox.generate.request import GenerationRequest
 from groovebox.generate.variations import VARIATIONS, vary
 from groovebox.library.store import LibraryError
-from groovebox.web.context import WebContext, context_of
+from groovebox.web.context import WebContext, context_of, refuse_when_locked
 from groovebox.web.models import Camel
 from groovebox.web.routes_projects import CURRENT, edit_or_422, store_error
 
@@ -166,14 +169,16 @@ def _export_project(context: WebContext, project_id: str):
 def router() -> APIRouter:
     api = APIRouter(prefix="/api")
 
-    @api.post("/generate", status_code=202, tags=["generate"])
+    @api.post("/generate", status_code=202, tags=["generate"],
+              dependencies=[Depends(refuse_when_locked("generating loops"))])
     async def generate(context: Context,
                        request: Annotated[GenerationRequest, Body(examples=[_EXAMPLE_REQUEST])]) -> dict:
         """Generate 1-5 loop options (Lyria RealTime with a key, else the offline generator). Answers at once
         with the job; its options become library loops."""
         return job_json(_generator(context).submit(request).summary())
 
-    @api.post("/loops/variation/{loop_id}", status_code=202, tags=["generate"])
+    @api.post("/loops/variation/{loop_id}", status_code=202, tags=["generate"],
+              dependencies=[Depends(refuse_when_locked("generating a variation"))])
     async def variation(context: Context, loop_id: str,
                         request: VariationRequest = Body(default_factory=VariationRequest)) -> dict:
         """A variation of a generated loop, as a generation job."""
@@ -230,7 +235,8 @@ def router() -> APIRouter:
         steer_live(context, steer)
         return context.live.describe()
 
-    @api.post("/live/capture", tags=["live"])
+    @api.post("/live/capture", tags=["live"],
+              dependencies=[Depends(refuse_when_locked("capturing the live pad into a library loop"))])
     async def live_capture(context: Context, capture: LiveCapture) -> dict:
         """Capture the last ``bars`` bars of the live pad into another pad at the next bar line."""
         from groovebox.control.livepad import LivePadError

@@ -20,6 +20,9 @@ Decisions:
   warning and an empty pad, so nothing else in them is lost.
 - Library errors become 422 (404 for an unknown loop); a database that cannot be reached, or an import
   worker that died, becomes 503.
+- Save-lock (gig mode): uploading, correcting and deleting a loop are refused with 423 Locked and the
+  sentence, checked by the route before anything is received or read (``Library`` itself is shared with the
+  CLI, where no lock applies). Listing, reading, downloading and drawing loops go on.
 """
 
 from __future__ import annotations
@@ -58,7 +61,7 @@ from groovebox.library.store import (
     resample_peaks,
 )
 from groovebox.project.model import Project
-from groovebox.web.context import WebContext, context_of
+from groovebox.web.context import WebContext, context_of, refuse_when_locked
 from groovebox.web.uploads import (
     ReceivedUpload,
     discard_upload,
@@ -250,11 +253,11 @@ def router() -> APIRouter:
         return await _library_call(ctx, Library.tag_counts)
 
     @api.post("/api/loops/upload", response_model=LoopRecord, status_code=status.HTTP_201_CREATED,
-              openapi_extra=_UPLOAD_BODY)
+              openapi_extra=_UPLOAD_BODY, dependencies=[Depends(refuse_when_locked("uploading a loop"))])
     async def upload_loop(request: Request, ctx: Context) -> LoopRecord:
         """Add an audio file to the library (multipart: ``file``, optional ``name``, ``category``, ``tags``).
 
-        Refused: not audio or damaged (422), over ``web.upload_max_mb`` (413), disk full (507).
+        Refused: not audio or damaged (422), over ``web.upload_max_mb`` (413), disk full (507), save-lock (423).
         """
         max_bytes = ctx.settings.web.upload_max_mb * _MB
         received = await receive_upload(request, ctx.upload_dir, max_bytes)
@@ -268,13 +271,15 @@ def router() -> APIRouter:
         """One loop's record."""
         return await _library_call(ctx, lambda library: library.get(loop_id))
 
-    @api.patch("/api/loops/{loop_id}", response_model=LoopRecord)
+    @api.patch("/api/loops/{loop_id}", response_model=LoopRecord,
+               dependencies=[Depends(refuse_when_locked("changing a loop"))])
     async def update_loop(loop_id: LoopId, changes: LoopChanges, ctx: Context) -> LoopRecord:
         """Correct name, category, tags, bpm, bars or key. Only ``bpm``: ``bars`` follows; only ``bars``: ``bpm``."""
         given = {field: getattr(changes, field) for field in changes.model_fields_set}
         return await _library_call(ctx, lambda library: library.update(loop_id, **given))
 
-    @api.delete("/api/loops/{loop_id}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
+    @api.delete("/api/loops/{loop_id}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response,
+                dependencies=[Depends(refuse_when_locked("deleting a loop"))])
     async def delete_loop(loop_id: LoopId, ctx: Context, force: bool = False) -> Response:
         """Delete a loop. In use by projects: 409 naming them, unless ``force`` (see the module docstring)."""
         record = await _library_call(ctx, lambda library: library.get(loop_id))

@@ -7,6 +7,8 @@ Decisions:
 - A pad is assigned a library loop by ``loopId`` only; the phone never names a file on the groovebox.
 - Tap tempo sets the session's tempo at once and then stores it in the project (one undo step per tempo).
 - The song loop region is session state (``Session.song_loop``), like the playing position.
+- Recording into a pad (``/api/pads/{n}/record``, ``/api/record``) is an action: the finished take becomes a
+  library loop assigned to the pad through the editor by the daemon, and that assignment is the undo step.
 """
 
 from __future__ import annotations
@@ -36,11 +38,13 @@ from groovebox.control.editor import (
     SetTrackSolo,
     SetTrackVolume,
 )
+from groovebox.control.recording import RecordError
+from groovebox.control.savelock import SaveLocked
 from groovebox.engine import PadState, Status
 from groovebox.engine import commands as c
 from groovebox.engine.events import SongState
 from groovebox.project.model import LaunchModeText, Pad, QuantizeText
-from groovebox.web.context import WebContext, context_of
+from groovebox.web.context import WebContext, context_of, locked_error
 from groovebox.web.models import Camel
 from groovebox.web.routes_projects import edit_or_422
 
@@ -49,6 +53,21 @@ __all__ = ["router", "apply_pad_settings", "check_loaded_pad", "check_pad", "met
 
 Context = Annotated[WebContext, Depends(context_of)]
 PadIndex = Annotated[int, Path(ge=0, le=63, description="pad number, 0-63 (banks of 16)")]
+
+
+class RecordRequest(Camel):
+    """Record the audio input into an empty pad: a count-in of at least a bar, then ``bars`` bars from a bar
+    line (0: until stopped; the take ends on the nearest bar line)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"bars": 4}, {"bars": 0}]})
+
+    bars: int = Field(0, ge=0, le=c.MAX_RECORD_BARS)
+
+
+class RecordStop(Camel):
+    """End the recording on the nearest bar line, or ``cancel`` it (the pad stays empty)."""
+
+    cancel: bool = False
 
 
 class PadAssign(Camel):
@@ -260,6 +279,22 @@ def _apply_mix(context: WebContext, change: MixerChange) -> None:
                 edit_or_422(context, edit(track.track_id, value))
 
 
+def _recorder(context: WebContext):
+    recorder = context.session.recorder
+    if recorder is None:
+        raise HTTPException(409, "recording is not available until the audio runs")
+    return recorder
+
+
+def _record_or_409(action) -> None:
+    try:
+        action()
+    except RecordError as error:
+        raise HTTPException(409, str(error)) from None
+    except SaveLocked as error:
+        raise locked_error(error) from None
+
+
 def router() -> APIRouter:
     api = APIRouter(prefix="/api")
 
@@ -312,6 +347,26 @@ def router() -> APIRouter:
         check_pad(context, pad_index)
         context.session.stop(pad_index, stop.quantized)
         return _pad_state(context, pad_index)
+
+    @api.post("/pads/{pad_index}/record", tags=["pads"])
+    async def record_pad(context: Context, pad_index: PadIndex,
+                         record: RecordRequest = Body(default_factory=RecordRequest)) -> dict:
+        """Arm a recording into the (empty) pad from the audio input; see ``GET /api/record``."""
+        check_pad(context, pad_index)
+        _record_or_409(lambda: _recorder(context).arm(pad_index, record.bars))
+        return _recorder(context).describe()
+
+    @api.get("/record", tags=["pads"])
+    async def recording(context: Context) -> dict:
+        """Whether there is an audio input, which pad records and in which state (idle, count-in,
+        recording, finishing), its length in bars (0 = open) and the latency taken off the take."""
+        return _recorder(context).describe()
+
+    @api.post("/record/stop", tags=["pads"])
+    async def stop_recording(context: Context, stop: RecordStop = Body(default_factory=RecordStop)) -> dict:
+        """End the take on the nearest bar line, or cancel it."""
+        _record_or_409(lambda: _recorder(context).stop(stop.cancel))
+        return _recorder(context).describe()
 
     @api.get("/transport", tags=["transport"])
     async def get_transport(context: Context) -> dict:

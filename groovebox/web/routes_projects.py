@@ -9,6 +9,12 @@ Decisions:
 - Opening another project while the live one has unsaved changes is refused (409) unless ``discard=true``:
   the performer's work is never thrown away by a stray tap.
 - The open project cannot be deleted (409): open another one first.
+- Save-lock (gig mode, ``control.savelock``): the project store refuses every write itself; each writing
+  route checks the same lock first (``check_unlocked``), so the refusal (423 Locked with the sentence) comes
+  before anything is half done. Saving, save as, creating, deleting, and PUT/PATCH of a stored project (the
+  open one addressed by its id too: that would save it) are refused whole; opening a project and every edit
+  of ``current`` go on (autosaved as usual). Opening over unsaved changes still needs ``discard=true``, and
+  the 409 then says they cannot be saved now.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from groovebox.control.editor import (
 )
 from groovebox.control.projects import ProjectStoreError
 from groovebox.project.model import Project, QuantizeText
-from groovebox.web.context import WebContext, context_of
+from groovebox.web.context import WebContext, check_unlocked, context_of
 from groovebox.web.models import Camel
 
 __all__ = ["router", "ProjectPatch", "edit_or_422", "store_error"]
@@ -138,6 +144,7 @@ def _load(context: WebContext, project_id: str) -> Project:
 def _save_live(context: WebContext, name: str | None = None, as_new: bool = False) -> Project:
     editor = context.editor
     live = editor.project
+    check_unlocked(context, "saving a copy of the project" if as_new else "saving the project")
     try:
         if as_new:
             stored = context.projects.save_as(live, name or live.project_name)
@@ -187,6 +194,7 @@ def router() -> APIRouter:
     @api.post("/projects", status_code=201, response_model=dict[str, Any])
     async def create_project(context: Context, new: NewProject) -> dict:
         """Create and store an empty project; with ``open`` it becomes the live project."""
+        check_unlocked(context, "creating a project")
         if new.open:
             _refuse_unsaved(context)
         try:
@@ -219,6 +227,8 @@ def router() -> APIRouter:
     async def replace_project(context: Context, project_id: str,
                               project: Annotated[Project, Body(examples=[_EXAMPLE_PROJECT])]) -> dict:
         """Replace a project's whole content (tempo, grid, pads, tracks); its id and name stay."""
+        if project_id != CURRENT:
+            check_unlocked(context, "changing a stored project")
         if _is_live(context, project_id):
             edit_or_422(context, ReplaceProject(project))
             if project_id != CURRENT:
@@ -233,6 +243,8 @@ def router() -> APIRouter:
     @api.patch("/projects/{project_id}", response_model=dict[str, Any])
     async def patch_project(context: Context, project_id: str, patch: ProjectPatch) -> dict:
         """Change some fields of a project: name, bpm, masterVolume, quantizeGrid, metronome."""
+        if project_id != CURRENT:
+            check_unlocked(context, "changing a stored project")
         if _is_live(context, project_id):
             _patch_live(context, patch)
             if project_id != CURRENT:
@@ -248,6 +260,7 @@ def router() -> APIRouter:
     @api.delete("/projects/{project_id}", status_code=204)
     async def delete_project(context: Context, project_id: str) -> Response:
         """Delete a stored project (not the open one)."""
+        check_unlocked(context, "deleting the project")
         if _is_live(context, project_id):
             raise HTTPException(409, "this project is open; open another one before deleting it")
         try:
@@ -282,9 +295,13 @@ def router() -> APIRouter:
 
 def _refuse_unsaved(context: WebContext) -> None:
     editor = context.editor
-    if editor.dirty:
-        raise HTTPException(409, f"{editor.project.project_name!r} has unsaved changes: save it, "
-                                 "or open with discard=true")
+    if not editor.dirty:
+        return
+    name = editor.project.project_name
+    if context.save_lock.on:
+        raise HTTPException(409, f"{name!r} has unsaved changes, which save-lock (gig mode) keeps from being "
+                                 "saved: open with discard=true to drop them")
+    raise HTTPException(409, f"{name!r} has unsaved changes: save it, or open with discard=true")
 
 
 def _open(context: WebContext, project: Project, discard: bool) -> None:

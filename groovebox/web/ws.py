@@ -37,7 +37,7 @@ from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 
 from groovebox.generate.request import GenerationRequest
-from groovebox.web.context import WebContext
+from groovebox.web.context import WebContext, check_unlocked
 from groovebox.web.routes_generate import Steer, job_json, steer_live
 from groovebox.web.routes_play import (
     PadSettings,
@@ -232,6 +232,7 @@ class Hub:
     def _generate(self, client: _Client, payload: dict) -> None:
         if self.context.generator is None:
             raise HTTPException(503, "generation is not available")
+        check_unlocked(self.context, "generating loops")
         prompt = payload.get("prompt") or {}
         config = dict(payload.get("config") or {})
         if "lengthBars" in config:

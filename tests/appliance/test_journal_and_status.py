@@ -45,6 +45,14 @@ def test_status_text_summarises_the_health_document():
         "warning   no MIDI"]
 
 
+def test_status_shows_the_save_lock_either_way():
+    base = {"version": "0.1", "status": "ok", "warnings": []}
+    assert "save-lock ON (gig mode): stored projects and the loop library are read-only" in \
+        status_text({**base, "save_lock": True}).splitlines()
+    assert "save-lock off" in status_text({**base, "save_lock": False}).splitlines()
+    assert not any("save-lock" in line for line in status_text(base).splitlines())   # an older daemon
+
+
 def test_status_without_a_daemon_says_so(capsys, tmp_path):
     assert main(["status", "--url", "http://127.0.0.1:9"]) == 2
     assert "no daemon answers at http://127.0.0.1:9" in capsys.readouterr().err

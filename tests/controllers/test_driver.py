@@ -187,3 +187,45 @@ def test_a_press_past_the_last_bank_is_ignored():
     lp = driver.profile
     driver.handle(mido.Message("note_on", note=lp.pad_note(0, 1), velocity=100))
     assert driver.ignored == 1
+
+
+def test_record_arm_then_an_empty_pad_records_into_it_and_its_led_goes_red(session):
+    from groovebox.control.recording import PadRecorder
+
+    session.audio.has_input = True                      # the offline backend stands in for one with an input
+    session.recorder = PadRecorder(session, max_s=10.0)
+    session.event_listeners.append(session.recorder.on_event)
+    output = Recorder()
+    lp = profile("novation_launchpad_mini_mk3")
+    driver = PadDriver(lp, session, output)
+    session.listeners.append(driver.refresh)
+    driver.connect()
+    arm_note = lp.buttons["record_arm"]
+    driver.handle(mido.Message("control_change", control=arm_note.number, value=127))
+    assert driver.record_armed
+    driver.handle(mido.Message("note_on", note=lp.pad_note(5), velocity=127))
+    advance(session)
+    assert not driver.record_armed and session.recorder.pad == 5
+    assert session.pad_states[5] == PadState.QUEUED                  # counting in
+    output.sent.clear()
+    session.engine.render(np.zeros((192000, 2), np.float32), 192000)   # past the count-in
+    session.poll()
+    assert session.pad_states[5] == PadState.RECORDING
+    assert mido.Message("note_on", channel=lp.leds.recording.channel, note=lp.pad_note(5),
+                        velocity=lp.leds.recording.velocity) in output.sent
+    driver.handle(mido.Message("note_on", note=lp.pad_note(5), velocity=127))   # ends the take on a bar
+    session.engine.render(np.zeros((192000, 2), np.float32), 192000)
+    session.poll()
+    assert session.pad_states[5] == PadState.PLAYING and session.recorder.pad is None
+
+
+def test_record_arm_on_a_groovebox_without_input_records_nothing(session):
+    from groovebox.control.recording import PadRecorder
+
+    session.recorder = PadRecorder(session, max_s=10.0)
+    lp = profile("novation_launchpad_mini_mk3")
+    driver = PadDriver(lp, session, Recorder())
+    driver.handle(mido.Message("control_change", control=lp.buttons["record_arm"].number, value=127))
+    driver.handle(mido.Message("note_on", note=lp.pad_note(5), velocity=127))
+    advance(session)
+    assert session.pad_states[5] == PadState.EMPTY and session.recorder.pad is None and not driver.record_armed

@@ -43,6 +43,10 @@ PAGES = {
     "library_empty": ListView("LIBRARY", (), note="0"),
     "menu": ListView("MENU", (Row("Pad"), Row("Generate"), Row("Library"), Row("System"), Row("Home")), cursor=1),
     "system": SystemView("192.168.1.23", "482913", 97, "wlan0 up", "offline generator", 23, 2),
+    "system_locked": SystemView("192.168.1.23", "482913", 97, "wlan0 up", "offline generator", 23, 2,
+                                save_lock=True),
+    "home_locked": HomeView("Night set", 122.5, 3, 2, 4, "1 bar", "internal", 0.72, 0.55, save_lock=True),
+    "save_lock": ListView("SAVE-LOCK", (Row("Keep it OFF"), Row("Turn it ON")), cursor=0, note="OFF"),
     "error": ErrorView("Started blank", "3 crashes within 60 s: started with an empty session (the last one is "
                        "kept as session.json.blank-20250101-120000)"),
 }

@@ -1,30 +1,47 @@
 """The front panel alone, on a real daemon (null audio, offline generator): gpiozero MockFactory pins turn
-and push the encoders, luma's dummy OLED shows the pages. Generate a loop, put it on a pad, launch it."""
+and push the encoders, luma's dummy OLED shows the pages. Generate a loop, put it on a pad, launch it; and
+save-lock (gig mode) shown, obeyed and turned off from the system page."""
 
 import asyncio
 import threading
 import time
+from dataclasses import replace
+from types import SimpleNamespace
 
 import pytest
+from fastapi.testclient import TestClient
 
 from groovebox.app import Daemon, DaemonOptions
 from groovebox.config import Settings
-from groovebox.display import GenerateView, ListView, PadView, render
+from groovebox.control.savelock import SaveLocked
+from groovebox.display import (
+    GenerateView,
+    HomeView,
+    ListView,
+    PadView,
+    SystemView,
+    render,
+)
 from groovebox.engine import PadState
 from groovebox.panel.screens import (
     AssignScreen,
+    ErrorScreen,
     GenerateScreen,
     PadScreen,
     ResultsScreen,
+    SaveLockScreen,
+    SystemScreen,
 )
+from groovebox.web import create_app
 
 PANEL = Settings().panel
 
 
-def panel_settings():
+def panel_settings(save_lock=False):
     return Settings.model_validate({"hw": "mock", "audio": {"backend": "null"}, "midi": {"enabled": False},
                                     "generate": {"engine": "offline"}, "display": {"driver": "dummy"},
-                                    "panel": {"enabled": True, "bounce_s": 0.0}})
+                                    "panel": {"enabled": True, "bounce_s": 0.0},
+                                    "project": {"save_lock": save_lock}})
 
 
 class Hands:
@@ -58,8 +75,11 @@ class Hands:
 
 
 @pytest.fixture
-def served(tmp_path):
-    daemon = Daemon(panel_settings(), DaemonOptions(data_dir=tmp_path / "data", serve_web=False))
+def served(request, tmp_path):
+    """A running daemon with a front panel; ``@pytest.mark.parametrize("served", [{...}], indirect=True)``
+    passes ``panel_settings`` arguments."""
+    settings = panel_settings(**getattr(request, "param", {}))
+    daemon = Daemon(settings, DaemonOptions(data_dir=tmp_path / "data", serve_web=False))
     loop = asyncio.new_event_loop()
     stop = asyncio.Event()
     thread = threading.Thread(target=loop.run_until_complete, args=(daemon.serve(stop),), daemon=True)
@@ -161,3 +181,66 @@ def test_tempo_and_volume_encoders_edit_the_project(served):
     hands.turn("volume", -2)
     assert daemon.editor.project.master_volume == pytest.approx(daemon.project.master_volume)
     assert daemon.editor.project.master_volume < 1.0
+
+
+def health_over_http(daemon, loop):
+    """``/api/health`` from the daemon's web app (built on its loop, as the daemon builds it)."""
+    async def build():
+        return create_app(daemon.web_context())
+    app = asyncio.run_coroutine_threadsafe(build(), loop).result(10)
+    with TestClient(app) as client:
+        assert not any("lock" in path for path in app.openapi()["paths"])     # the phone cannot change it
+        return client.get("/api/health").json()
+
+
+@pytest.mark.parametrize("served", [{"save_lock": True}], indirect=True)
+def test_save_lock_from_the_settings_is_shown_obeyed_and_turned_off_on_the_system_page(served):
+    daemon, loop = served
+    panel = daemon.front_panel.panel
+    hands = Hands(daemon, loop)
+    home = panel.view()
+    assert isinstance(home, HomeView) and home.save_lock                   # "LOCK" on the home page
+    assert health_over_http(daemon, loop)["save_lock"] is True
+    with pytest.raises(SaveLocked):
+        daemon.projects.new("Encore")
+
+    hands.push("value")
+    hands.turn("value", 1)
+    hands.push("value")                                   # menu -> Generate
+    hands.turn("value", 6)
+    hands.push("value")                                   # Generate!: refused, it would add library loops
+    assert isinstance(panel.top, ErrorScreen) and panel.view().title == "Save-lock on"
+    assert panel.view().message == "Generating loops was not done; turn it off on the System page"
+    assert panel.job is None and daemon.generator.jobs == {}
+    hands.push("value")                                   # OK
+    hands.push("volume")                                  # home
+
+    captures = []                                         # a streaming live pad (no Lyria key in tests)
+    panel.deps.live = SimpleNamespace(running=True, capture=lambda bars, pad: captures.append((bars, pad)))
+    hands.push("record")                                  # a capture would add a library loop: refused
+    assert captures == [] and panel.view().message.startswith("Capturing the live pad was not done")
+    hands.push("value")
+    panel.deps.live = None
+
+    hands.push("value")
+    hands.turn("value", 3)
+    hands.push("value")                                   # menu -> System
+    assert isinstance(panel.top, SystemScreen)
+    system = panel.view()
+    assert isinstance(system, SystemView) and system.save_lock
+    title_bar = (0, 0, 128, 10)                           # the rest (CPU, PIN lifetime) changes every second
+    drawn_title = render(system).crop(title_bar).tobytes()
+    wait_until(lambda: daemon.front_panel.device.image.crop(title_bar).tobytes() == drawn_title, timeout_s=10)
+    assert drawn_title != render(replace(system, save_lock=False)).crop(title_bar).tobytes()   # "LOCK" shows
+    hands.push("value")                                   # the save-lock page, on "Keep it ON"
+    assert isinstance(panel.top, SaveLockScreen) and panel.view().note == "ON"
+    hands.push("value")                                   # a stray push keeps it
+    assert isinstance(panel.top, SystemScreen) and daemon.save_lock.on
+    hands.push("value")
+    hands.turn("value", 1)
+    assert panel.view().rows[panel.top.cursor].label == "Turn it OFF"
+    hands.push("value")
+    assert isinstance(panel.top, SystemScreen) and not daemon.save_lock.on
+    assert not panel.view().save_lock
+    assert health_over_http(daemon, loop)["save_lock"] is False
+    assert daemon.projects.new("Encore").project_name == "Encore"         # the store obeys the same lock

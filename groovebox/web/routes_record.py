@@ -1,0 +1,96 @@
+"""``/api/mix-recording``, ``/api/recordings`` and ``/api/song/record``: recording the live mix to FLAC
+files and the pad performance into the song (control loop).
+
+Recording into a pad lives with the pads (``routes_play``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException
+from fastapi.responses import FileResponse
+
+from groovebox.control.mixrecorder import MixRecordError, MixRecorder
+from groovebox.control.songrecorder import SongRecordError, SongRecorder
+from groovebox.web.context import WebContext, context_of
+
+__all__ = ["router"]
+
+Context = Annotated[WebContext, Depends(context_of)]
+
+
+def _mix_recorder(context: WebContext) -> MixRecorder:
+    recorder = context.session.mix_recorder
+    if recorder is None:
+        raise HTTPException(409, "mix recording is not available until the audio runs")
+    return recorder
+
+
+def _song_recorder(context: WebContext) -> SongRecorder:
+    recorder = context.session.song_recorder
+    if recorder is None:
+        raise HTTPException(409, "recording the performance is not available until the audio runs")
+    return recorder
+
+
+def router() -> APIRouter:
+    api = APIRouter(prefix="/api", tags=["recordings"])
+
+    @api.get("/mix-recording")
+    async def mix_recording(context: Context) -> dict:
+        """Whether the live mix is being recorded, to which file, for how long, frames lost, the last error."""
+        return _mix_recorder(context).describe()
+
+    @api.post("/mix-recording/start")
+    async def start_mix_recording(context: Context) -> dict:
+        """Record the master output (the live mix) to a new FLAC file from now on."""
+        try:
+            return await _mix_recorder(context).start()
+        except MixRecordError as error:
+            raise HTTPException(409, str(error)) from None
+
+    @api.post("/mix-recording/stop")
+    async def stop_mix_recording(context: Context) -> dict:
+        """Stop recording the mix and finish its file."""
+        try:
+            return await _mix_recorder(context).stop()
+        except MixRecordError as error:
+            raise HTTPException(409, str(error)) from None
+
+    @api.get("/recordings")
+    async def recordings(context: Context) -> list[dict]:
+        """Finished mix recordings, newest first: file, bytes, seconds."""
+        return _mix_recorder(context).recordings()
+
+    @api.get("/recordings/{name}", response_class=FileResponse)
+    async def download_recording(context: Context, name: str) -> FileResponse:
+        """One finished mix recording (FLAC), as an attachment."""
+        try:
+            path = _mix_recorder(context).file(name)
+        except MixRecordError as error:
+            raise HTTPException(404, str(error)) from None
+        return FileResponse(path, media_type="audio/flac", filename=name)
+
+    @api.get("/song/record")
+    async def song_recording(context: Context) -> dict:
+        """Whether pad launches are being recorded into the song, for how many bars, clips so far, notes."""
+        return _song_recorder(context).describe()
+
+    @api.post("/song/record/start")
+    async def start_song_recording(context: Context) -> dict:
+        """Record from the bar in progress: every pad that plays becomes a clip on a new track."""
+        try:
+            return _song_recorder(context).start()
+        except SongRecordError as error:
+            raise HTTPException(409, str(error)) from None
+
+    @api.post("/song/record/stop")
+    async def stop_song_recording(context: Context) -> dict:
+        """Add the take to the song, after what is there, in one undo step."""
+        try:
+            return _song_recorder(context).stop()
+        except SongRecordError as error:
+            raise HTTPException(409, str(error)) from None
+
+    return api
