@@ -553,6 +553,7 @@ class ControllerProcess:
     def __init__(self, device: str, *args: str, env: dict[str, str] | None = None, timeout_s: float = 10.0) -> None:
         self.device = device
         self.history: list[dict] = []           # every line read so far, matched or not
+        self.received_s: list[float] = []       # time.monotonic() when each line of ``history`` was read
         self.stderr: collections.deque[str] = collections.deque(maxlen=50)
         self._lines: queue.Queue = queue.Queue()
         self.process = subprocess.Popen(
@@ -573,6 +574,7 @@ class ControllerProcess:
                 line = json.loads(text)
             except ValueError:
                 line = {"event": "unparsed", "text": text.rstrip()}
+            self.received_s.append(time.monotonic())     # when this process read it (clock-rate checks)
             self.history.append(line)
             self._lines.put(line)
         self._lines.put(None)       # EOF
