@@ -20,6 +20,7 @@ from pydantic import ConfigDict, Field, model_validator
 
 from groovebox.control.editor import (
     AssignPad,
+    ClearAllPads,
     ClearPad,
     SetBpm,
     SetMasterVolume,
@@ -300,7 +301,13 @@ def router() -> APIRouter:
 
     @api.get("/pads", tags=["pads"])
     async def list_pads(context: Context) -> list[dict]:
-        """Every pad's live state (empty, loaded, queued, playing, stopping) and settings."""
+        """Every pad's live state (empty, loaded, queued, playing, stopping, recording) and settings."""
+        return pads_snapshot(context)
+
+    @api.delete("/pads", tags=["pads"])
+    async def clear_all_pads(context: Context) -> list[dict]:
+        """Take every loop off every pad (one undoable edit; the loops stay in the library)."""
+        edit_or_422(context, ClearAllPads())
         return pads_snapshot(context)
 
     @api.put("/pads/{pad_index}", tags=["pads"])

@@ -57,3 +57,25 @@ def test_recording_into_a_pad_without_an_audio_input_says_why(daemon):
     refused = daemon.post("/api/pads/9/record", json={"bars": 2})
     assert refused.status_code == 409 and "no audio input" in refused.json()["detail"]
     assert daemon.get("/api/health").json()["recording"]["state"] == "idle"
+
+
+def test_clear_all_pads_is_one_undo_step(daemon, tmp_path):
+    path = write_loop_file(tmp_path / "clear.wav", bpm=120.0, bars=1)
+    with path.open("rb") as upload:
+        loop = daemon.post("/api/loops/upload", files={"file": ("clear.wav", upload, "audio/wav")}).json()
+    for pad in (4, 5):
+        daemon.client.put(f"/api/pads/{pad}", json={"loopId": loop["loopId"]})
+    assert daemon.client.delete("/api/pads").status_code == 200
+    assert wait_for_states(daemon, {4: "empty", 5: "empty"})
+    daemon.post("/api/undo")
+    assert wait_for_states(daemon, {4: "loaded", 5: "loaded"})
+
+
+def wait_for_states(daemon, wanted: dict, timeout_s: float = 3.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        states = {pad["padIndex"]: pad["state"] for pad in daemon.get("/api/pads").json()}
+        if all(states[pad] == state for pad, state in wanted.items()):
+            return True
+        time.sleep(0.05)
+    return False
