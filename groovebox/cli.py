@@ -44,7 +44,35 @@ def _parser() -> argparse.ArgumentParser:
     _add_devices(commands)
     _add_bench(commands)
     _add_status(commands)
+    _add_ambient(commands)
     return parser
+
+
+# ---------------------------------------------------------------------- ambient
+def _add_ambient(commands) -> None:
+    from groovebox.ambient.render_cli import add_ambient_parser
+
+    add_ambient_parser(commands, planner=_plan_scene)
+
+
+def _plan_scene(text: str, *, seed: int):
+    """The configured scene planner (``[ambient]`` of the system config): Gemini with a key, else an
+    OpenAI-compatible server when set, else offline; any failure falls back to offline with a note."""
+    import functools
+
+    from groovebox.ambient.llm_planner import plan_scene
+    from groovebox.ambient.offline_planner import plan_offline
+    from groovebox.config import load_settings
+    from groovebox.generate.apikey import ApiKeyError, load_api_key
+
+    settings = load_settings()
+    try:
+        key = load_api_key(Path(settings.generate.key_file))
+    except ApiKeyError as error:
+        print(f"groovebox ambient: not using Gemini: {error}", file=sys.stderr)
+        key = None
+    return plan_scene(text, fallback=functools.partial(plan_offline, seed=seed), settings=settings.ambient,
+                      gemini_api_key=key, seed=seed)
 
 
 # ---------------------------------------------------------------------- run
