@@ -25,6 +25,7 @@ from groovebox.appliance.frontpanel import open_front_panel
 from groovebox.appliance.journal import use_journal_levels
 from groovebox.appliance.notify import Progress, SystemdNotifier
 from groovebox.background import idle_process_pool, start_pool
+from groovebox.ambient.build import plan_configured
 from groovebox.config import Settings, default_data_dir
 from groovebox.control.autosave import SESSION_FILE, Autosaver, restore_session
 from groovebox.control.editor import (
@@ -41,6 +42,7 @@ from groovebox.control.mixrecorder import MixRecorder
 from groovebox.control.projects import ProjectStore
 from groovebox.control.recording import PadRecorder
 from groovebox.control.savelock import SaveLock
+from groovebox.control.scenes import ScenePlayer
 from groovebox.control.session import Session, SessionInfo, every
 from groovebox.control.songrecorder import SongRecorder
 from groovebox.control.stretcher import Stretcher
@@ -190,6 +192,7 @@ class Daemon:
         self.session.mix_recorder = MixRecorder(self.session, self.data_dir / "recordings", audio_settings.sample_rate)
         self.session.song_recorder = SongRecorder(self.session, self.editor)
         self.session.event_listeners.append(self.session.song_recorder.on_event)
+        self.session.scenes = ScenePlayer(self.session, self.editor, self.workers, self.data_dir)
         self.session.reporters["save_lock"] = lambda: self.save_lock.on
         log.info("audio: %s, %d Hz, %d frames per block", self.audio.name, self.audio.sample_rate,
                  self.audio.block_frames)
@@ -206,6 +209,8 @@ class Daemon:
             session.info.warnings.append(self.boot.decision.reason)
         self.start_controllers(asyncio.get_running_loop())
         self.start_live_pad()
+        session.scenes.planner = functools.partial(plan_configured, settings=self.settings.ambient,
+                                                   api_key=self._api_key)     # the key is known now
         tasks = [asyncio.create_task(session.run(stop), name="session"),
                  asyncio.create_task(self.generator.run(stop), name="generate"),
                  asyncio.create_task(self.stretcher.run(stop), name="stretch"),

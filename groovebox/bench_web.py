@@ -18,7 +18,7 @@ the phones (``python -m groovebox.bench_web load|watch``, each with its own asyn
   "engine event -> phone".
 
 Decisions:
-- The project is ``bench soak``'s 16 looping pads (a project holds at most 16), all pressed. Quantize is off:
+- The project is ``bench soak``'s 16 looping pads (one bank), all pressed. Quantize is off:
   a press takes effect at the next audio block. The probe stops pad 15 (``PROBE_PAD``) and starts it again as
   soon as it reads "loaded" (a press while "stopping" would cancel the stop), so 16 pads play all but a few
   tens of milliseconds per second, and each probe times two changes.

@@ -56,12 +56,8 @@ def _add_ambient(commands) -> None:
 
 
 def _plan_scene(text: str, *, seed: int):
-    """The configured scene planner (``[ambient]`` of the system config): Gemini with a key, else an
-    OpenAI-compatible server when set, else offline; any failure falls back to offline with a note."""
-    import functools
-
-    from groovebox.ambient.llm_planner import plan_scene
-    from groovebox.ambient.offline_planner import plan_offline
+    """The configured scene planner (``[ambient]`` of the system config)."""
+    from groovebox.ambient.build import plan_configured
     from groovebox.config import load_settings
     from groovebox.generate.apikey import ApiKeyError, load_api_key
 
@@ -71,8 +67,7 @@ def _plan_scene(text: str, *, seed: int):
     except ApiKeyError as error:
         print(f"groovebox ambient: not using Gemini: {error}", file=sys.stderr)
         key = None
-    return plan_scene(text, fallback=functools.partial(plan_offline, seed=seed), settings=settings.ambient,
-                      gemini_api_key=key, seed=seed)
+    return plan_configured(text, seed=seed, settings=settings.ambient, api_key=key)
 
 
 # ---------------------------------------------------------------------- run

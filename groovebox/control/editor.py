@@ -105,6 +105,7 @@ __all__ = [
     "EditContext",
     "EditError",
     "Editor",
+    "LoadBank",
     "LoopInfo",
     "MoveClip",
     "Origin",
@@ -380,6 +381,34 @@ class ClearAllPads(Edit):
 
     def apply(self, project, context):
         return project.replace(pads=[])
+
+
+@dataclass(frozen=True)
+class LoadBank(Edit):
+    """Replace the 16 pads of bank ``bank`` with ``pads`` (and, when given, the effects): a scene loading
+    into a bank, one undo step. The loops must be in the library."""
+
+    bank: int
+    pads: tuple[Pad, ...]
+    effects: EffectsConfig | None = None
+    label_text: str = "load bank"
+    name: ClassVar[str] = "load bank"
+
+    def apply(self, project, context):
+        first = self.bank * 16
+        for pad in self.pads:
+            if not first <= context.check_pad(pad.pad_index) < first + 16:
+                raise EditError(f"pad {pad.pad_index} is not in bank {self.bank + 1}")
+            context.check_source(pad.loop_id, pad.audio_path)
+        kept = [pad for pad in project.pads if not first <= pad.pad_index < first + 16]
+        changes: dict = {"pads": sorted([*kept, *self.pads], key=lambda pad: pad.pad_index)}
+        if self.effects is not None:
+            changes["effects"] = self.effects
+        return project.replace(**changes)
+
+    @property
+    def label(self):
+        return self.label_text
 
 
 @dataclass(frozen=True)

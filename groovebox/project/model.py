@@ -112,7 +112,7 @@ def _unique(values: list[str] | list[int], what: str) -> None:
 
 
 class Pad(_Model):
-    """One of the 16 pads. A pad plays ``loopId`` (from the library) or ``audioPath`` (a file); neither = empty.
+    """One of the 64 pads (four banks of 16). A pad plays ``loopId`` (from the library) or ``audioPath`` (a file); neither = empty.
 
     ``audioPath`` is relative to the project file's directory, or absolute (see ``resolve_audio_path``).
     The loop region is ``[loopStartOffsetSeconds, loopEndOffsetSeconds)`` measured from the start of the
@@ -199,7 +199,7 @@ class Track(_Model):
 
 
 class Project(_Model):
-    """A whole session: tempo, launch grid, master volume, up to 16 pads and the song's tracks.
+    """A whole session: tempo, launch grid, master volume, up to 64 pads (four banks) and the song's tracks.
 
     Pads are listed in any order with unique ``padIndex``; a pad index that is not listed is empty.
     ``tracks`` are the song arrangement. ``effects`` holds the send buses' chains and the master insert
@@ -214,7 +214,7 @@ class Project(_Model):
     quantize_grid: QuantizeText = "1 bar"
     beats_per_bar: int = Field(default=4, ge=1, le=16)
     metronome: bool = False
-    pads: list[Pad] = Field(default_factory=list, max_length=16)
+    pads: list[Pad] = Field(default_factory=list, max_length=64)
     tracks: list[Track] = Field(default_factory=list)
     effects: EffectsConfig = Field(default_factory=EffectsConfig)
     created_at: datetime | None = Field(default=None, strict=False)

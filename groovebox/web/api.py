@@ -73,6 +73,7 @@ def create_app(context: WebContext) -> FastAPI:
         routes_play,
         routes_projects,
         routes_record,
+        routes_scenes,
         ws,
     )
     from groovebox.web.security import OriginGuard, RateLimit, require_token
@@ -94,7 +95,8 @@ def create_app(context: WebContext) -> FastAPI:
 
     protected = [Depends(require_token)]
     app.include_router(routes_auth.router())
-    for module in (routes_loops, routes_projects, routes_play, routes_generate, routes_effects, routes_record):
+    for module in (routes_loops, routes_projects, routes_play, routes_generate, routes_effects, routes_record,
+                   routes_scenes):
         app.include_router(module.router(), dependencies=protected)
     app.include_router(ws.router())
     app.include_router(routes_page.router())

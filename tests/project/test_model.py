@@ -113,7 +113,7 @@ def test_pad_errors_name_the_field_path(tmp_path, pad_change, expected):
     ({"metronome": 1}, "metronome: Input should be a valid boolean"),
     ({"beatsPerBar": 0}, "beatsPerBar: Input should be greater than or equal to 1"),
     ({"pads": [{"padIndex": 1}, {"padIndex": 1}]}, "pads: Value error, duplicate padIndex 1"),
-    ({"pads": [{"padIndex": i % 16} for i in range(17)]}, "pads: List should have at most 16 items"),
+    ({"pads": [{"padIndex": i % 64} for i in range(65)]}, "pads: List should have at most 64 items"),
     ({"tracks": [{"clips": [{"clipId": "c", "startBar": 0}]}]},
      "tracks.0.clips.0: Value error, a clip needs exactly one of loopId or audioPath"),
     ({"tracks": [{"trackId": "a"}, {"trackId": "a"}]}, "tracks: Value error, duplicate trackId 'a'"),
