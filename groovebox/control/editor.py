@@ -949,6 +949,20 @@ class Editor:
         self._notify(Change("edit", edit.label, after))
         return after
 
+    def forget_loop(self, loop_id: str) -> None:
+        """A loop left the library: take it out of every step of the history too (its audio is gone, so no
+        undo or redo may bring it back); steps that changed nothing else are dropped."""
+        context = self._context()
+        for history in (self._undo, self._redo):
+            kept = []
+            for step in history:
+                before = RemoveLoop(loop_id, "").apply(step.before, context)
+                after = RemoveLoop(loop_id, "").apply(step.after, context)
+                if before != after:
+                    kept.append(_Step(step.label, before, after, step.merge_key, step.at_s))
+            history[:] = kept
+        self._can_merge = False
+
     def undo(self) -> Project | None:
         """Undo the last step (None when there is nothing to undo)."""
         return self._step(self._undo, self._redo, "undo")
@@ -1024,7 +1038,11 @@ class Editor:
         step = source[-1]
         state = step.before if kind == "undo" else step.after
         project = state.model_copy(update={key: getattr(self._project, key) for key in _IDENTITY})
-        plan = self._plan(self._project, project)
+        try:
+            plan = self._plan(self._project, project)
+        except EditError as error:       # its audio is gone (a loop deleted from the library): drop the step,
+            source.pop()                 # so it cannot block the steps before it
+            raise EditError(f"cannot {kind} {step.label}: {error}; that step was dropped from the history") from None
         target.append(source.pop())
         self._can_merge = False
         self._commit(project, plan)

@@ -289,6 +289,7 @@ def router() -> APIRouter:
             raise _error(status.HTTP_409_CONFLICT, str(LoopInUse(loop_id, record.name, users)))
         _take_out_of_live_project(ctx, record)
         await _library_call(ctx, lambda library: library.delete(loop_id, force=True))
+        ctx.editor.forget_loop(loop_id)              # no undo may bring back audio that is gone
         return Response(status_code=status.HTTP_204_NO_CONTENT)
 
     @api.get("/api/loops/{loop_id}/audio", response_class=FileResponse,

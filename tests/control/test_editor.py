@@ -349,3 +349,32 @@ def test_saving_tracks_dirty_and_undo_keeps_the_saved_identity(library, tmp_path
     assert not editor.dirty
     with pytest.raises(ValueError):
         editor.mark_saved(saved.replace(bpm=60.0))
+
+
+def test_a_loop_deleted_from_the_library_leaves_the_history_and_older_steps_still_undo(library):
+    from groovebox.control.editor import RemoveLoop
+
+    editor, _, _ = make_editor(library, spare_audio=0)     # it keeps no audio it does not play
+    editor.apply(AssignPad(pad_index=0, loop_id="kick"))
+    editor.apply(AssignPad(pad_index=1, loop_id="bass"))
+    editor.apply(RemoveLoop("kick", "kick"))
+    (library / "kick.flac").unlink()                       # deleted from the library after "remove loop"
+    editor.forget_loop("kick")
+    assert editor.undo() is not None                       # "assign bass" undoes; "assign kick" and "remove
+    assert editor.project.pads == []                       #  loop kick" changed nothing else: gone
+    assert editor.undo() is None
+    assert editor.redo() is not None and [pad.loop_id for pad in editor.project.pads] == ["bass"]
+
+
+def test_an_undo_whose_audio_vanished_is_dropped_instead_of_blocking_the_history(library):
+    from groovebox.control.editor import EditError
+
+    editor, _, _ = make_editor(library, spare_audio=0)
+    editor.apply(SetBpm(100.0))
+    editor.apply(AssignPad(pad_index=0, loop_id="kick"))
+    editor.apply(ClearPad(0))
+    (library / "kick.flac").unlink()                       # gone behind the editor's back
+    with pytest.raises(EditError, match="dropped from the history"):
+        editor.undo()
+    assert editor.undo() is not None and editor.project.pads == []     # "assign pad" undoes
+    assert editor.undo() is not None and editor.project.bpm == 120.0
