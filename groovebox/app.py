@@ -110,6 +110,7 @@ class Daemon:
                              master_volume=compiled.master_volume)
         self.stretcher = Stretcher(self.engine.post, StretchCache(self.data_dir / "cache" / "stretch"),
                                    tempo_bpm=compiled.tempo_bpm, beat_now=lambda: float(self.engine.status[Status.BEAT]),
+                                   beat_frame=self.engine.clock.grid_frame,
                                    beats_per_bar=compiled.beats_per_bar, sample_rate=settings.audio.sample_rate)
         for command in session_commands(compiled, settings.engine.metronome_volume):
             self.stretcher.post(command)

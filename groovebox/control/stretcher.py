@@ -12,13 +12,13 @@ Decisions:
   separate from the generation pool so a long generation job does not hold up a tempo change.
 - The worker stretches (``library/stretch.py``) and writes the result into the ``StretchCache``; it sends
   back only the key. The control loop reads the ``.npy`` file (``np.load``). Cached results skip the worker.
-- The swap: ``LoadPad`` has no ``at_frame``, so the stretcher posts it right after a bar line passes
-  (``poll`` sees the engine's beat cross a bar; ``run`` sleeps until just after the next bar line). The
-  engine applies it at the start of the next block, so the swap lands within about one block (plus the
-  control loop's wake-up jitter) after the bar line. The engine continues a playing pad from the same beat
-  in the new audio and fades the old audio out over its declick frames, so the rhythm does not jump. The new
-  audio itself starts without a fade-in (engine behaviour), so a swap in the middle of a loud sustained note
-  can still be heard as a small step; a timed ``LoadPad`` with a crossfade in the engine would remove that.
+- The swap: a ready stretch is posted as a timed ``LoadPad`` for the next bar line's frame, once that bar
+  line is less than ``LEAD_S`` away (``run`` wakes up in time), so it lands exactly on the bar. The engine
+  continues a playing pad from the same beat in the new audio and crossfades over its declick frames, so
+  neither the rhythm nor the level jumps. The swap carries ``only_replacing`` (the audio the pad holds when
+  it is posted): if the pad gets other audio before that bar line (a new loop, a clear), the engine drops the
+  swap instead of bringing the old loop back. A tempo change inside ``LEAD_S`` can move the bar line away from
+  the frame already chosen; the swap then lands up to that far from the bar.
 - A result is posted only if the tempo it was made for is still the project tempo and the pad still holds
   the same original loop; otherwise it stays in the cache (a tempo change back is then instant).
 - The swap ``LoadPad`` keeps the pad's region scaled to the new length, volume, pan, launch mode, choke group
@@ -49,6 +49,7 @@ __all__ = ["Stretcher", "TEMPO_TOLERANCE_BPM"]
 log = logging.getLogger(__name__)
 
 TEMPO_TOLERANCE_BPM = 0.01
+LEAD_S = 0.15                  # a swap is posted this long before its bar line (at most)
 _CONTEXT = multiprocessing.get_context("spawn")
 
 
@@ -60,24 +61,29 @@ class _PadSource:
     key: str
     requested_bpm: float | None = None
     swapped_bpm: float | None = None
+    engine_audio: np.ndarray | None = None     # what the engine holds (after the last swap we posted)
+
+    def __post_init__(self) -> None:
+        if self.engine_audio is None:
+            self.engine_audio = self.load.audio
 
 
 class Stretcher:
     """See the module docstring. ``post`` is ``Engine.post``; ``beat_now`` reads the engine's current beat."""
 
     def __init__(self, post: Callable[[c.Command], None], cache: StretchCache, *, tempo_bpm: float,
-                 beat_now: Callable[[], float], beats_per_bar: int = 4, sample_rate: int = 48000,
-                 nice: int = 10) -> None:
+                 beat_now: Callable[[], float], beat_frame: Callable[[float], int], beats_per_bar: int = 4,
+                 sample_rate: int = 48000, nice: int = 10) -> None:
         self._post = post
         self.cache = cache
         self.tempo_bpm = tempo_bpm
         self._beat_now = beat_now
+        self._beat_frame = beat_frame            # the engine frame a beat falls on (``TempoClock.grid_frame``)
         self.beats_per_bar = beats_per_bar
         self.sample_rate = sample_rate
         self._pads: dict[int, _PadSource] = {}
         self._ready: dict[int, tuple[float, np.ndarray]] = {}     # pad -> (target bpm, audio) awaiting a bar
         self._pending: set[tuple[str, float]] = set()
-        self._last_bar = math.floor(beat_now() / beats_per_bar)
         self._inbox = _CONTEXT.Queue()
         self._inbox.cancel_join_thread()   # audio still queued for a worker that died must not hang our exit
         self._results = _CONTEXT.Queue()
@@ -117,17 +123,20 @@ class Stretcher:
             self._request(pad)
 
     def poll(self) -> int:
-        """Collect finished stretches; after a bar line has passed, post the ready swaps. Returns swaps posted."""
+        """Collect finished stretches; when the next bar line is near, post the ready swaps timed for it.
+        Returns swaps posted."""
         self._collect()
-        bar = math.floor(self._beat_now() / self.beats_per_bar)
-        crossed, self._last_bar = bar != self._last_bar, bar
-        if not crossed:
+        if not self._ready:
             return 0
+        next_bar, seconds_to_bar = self._next_bar()
+        if seconds_to_bar > LEAD_S:
+            return 0
+        at_frame = self._beat_frame(next_bar)
         posted = 0
         for pad, (target_bpm, audio) in list(self._ready.items()):
             del self._ready[pad]
             if self._still_wanted(pad, target_bpm):
-                self._swap(pad, target_bpm, audio)
+                self._swap(pad, target_bpm, audio, at_frame)
                 posted += 1
         return posted
 
@@ -183,6 +192,7 @@ class Stretcher:
             if source.swapped_bpm is not None:
                 self._post(source.load)      # back at the loop's own tempo: the original audio again
                 source.swapped_bpm = None
+                source.engine_audio = source.load.audio
             return
         if target in (source.requested_bpm, source.swapped_bpm):
             return
@@ -214,21 +224,28 @@ class Stretcher:
         source = self._pads.get(pad)
         return source is not None and self._target_for(source) == target_bpm
 
-    def _swap(self, pad: int, target_bpm: float, audio: np.ndarray) -> None:
+    def _swap(self, pad: int, target_bpm: float, audio: np.ndarray, at_frame: int) -> None:
         source = self._pads[pad]
         load = source.load
         scale = len(audio) / len(load.audio)
         self._post(replace(load, audio=audio, native_bpm=target_bpm,
                            region_start_frame=round(load.region_start_frame * scale),
-                           region_end_frame=round(load.region_end_frame * scale)))
+                           region_end_frame=round(load.region_end_frame * scale),
+                           at_frame=at_frame, only_replacing=source.engine_audio))
+        source.engine_audio = audio
         source.swapped_bpm = target_bpm
+
+    def _next_bar(self) -> tuple[float, float]:
+        """The beat of the next bar line and the seconds until it."""
+        beat = self._beat_now()
+        next_bar = (math.floor(beat / self.beats_per_bar) + 1) * self.beats_per_bar
+        return next_bar, (next_bar - beat) * 60.0 / self.tempo_bpm
 
     def _sleep_s(self) -> float:
         if not self._ready:
             return 0.05
-        beat = self._beat_now()
-        to_bar_beats = self.beats_per_bar - beat % self.beats_per_bar
-        return min(0.05, max(0.001, to_bar_beats * 60.0 / self.tempo_bpm + 0.002))
+        seconds_to_bar = self._next_bar()[1]
+        return min(0.05, max(0.001, seconds_to_bar - LEAD_S / 2))
 
     @property
     def busy(self) -> bool:

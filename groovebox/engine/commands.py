@@ -105,7 +105,9 @@ class LoadPad:
     """Give a pad its audio. ``audio`` is float32, C-contiguous, shape (frames, 2), at the engine rate.
 
     ``region_start_frame``/``region_end_frame`` bound the loop region inside ``audio``; ``native_bpm`` is the
-    tempo the audio was played at (varispeed keeps it on the grid when the project tempo differs).
+    tempo the audio was played at (varispeed keeps it on the grid when the project tempo differs). A playing
+    pad carries on from the same beat in the new audio, crossfading over the declick frames (at ``at_frame``
+    when given: a time-stretched loop swapped in on a bar line).
     The replaced buffer comes back in a ``BufferReleased`` event so it is freed off the audio thread.
     """
 
@@ -119,6 +121,8 @@ class LoadPad:
     launch_mode: LaunchMode = LaunchMode.TOGGLE
     choke_group: int = 0  # 0 = none
     quantize: int = -1  # -1 = follow the global quantize, else a Quantize value
+    at_frame: int | None = None  # None = at the start of the block that drains it; else on that frame
+    only_replacing: np.ndarray | None = None  # given: applies only if the pad still holds exactly this audio
 
 
 @dataclass(frozen=True, slots=True)

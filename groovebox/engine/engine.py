@@ -399,6 +399,9 @@ class Engine:
 
     def _load(self, command: c.LoadPad, at: int) -> None:
         pad = self.pads[command.pad]
+        if command.only_replacing is not None and pad.audio is not command.only_replacing:
+            self._retire(command.audio, at)          # the pad got other audio meanwhile: this swap is stale
+            return
         self._cancel_recording_on(pad, at)
         if pad.stream is not None:
             self._empty(pad, at)                     # a loop replaces the stream: start from scratch
@@ -416,6 +419,8 @@ class Engine:
         pad.set_mix(command.volume, command.pan, at)
         if beats_in is not None:
             self._continue_in_phase(pad, beats_in, at)
+            pad.gains.jump((0.0, 0.0))                   # the new audio fades in while the old fades out
+            pad.gains.glide(pad.target_gains(), at, DECLICK_FRAMES)
         elif pad.state == PadState.EMPTY:
             self._set_state(pad, PadState.LOADED, at)
         if old is not None and old is not pad.audio:

@@ -25,7 +25,7 @@ def pan_gains(volume: float, pan: float) -> tuple[float, float]:
 class GainRamp:
     """Current and target (left, right) gain of one voice, rendered per frame on demand."""
 
-    __slots__ = ("_buffer", "_ramp", "start", "target", "glide_from", "glide_until", "_stale")
+    __slots__ = ("_buffer", "_ramp", "start", "target", "glide_from", "glide_until", "glide_frames", "_stale")
 
     def __init__(self, max_block_frames: int) -> None:
         self._buffer = np.ones((max_block_frames, 2), np.float32)
@@ -34,6 +34,7 @@ class GainRamp:
         self.target = (1.0, 1.0)
         self.glide_from = 0
         self.glide_until = 0
+        self.glide_frames = GLIDE_FRAMES
         self._stale = False
 
     def jump(self, gains: tuple[float, float]) -> None:
@@ -42,18 +43,19 @@ class GainRamp:
         self.glide_until = 0
         self._stale = True
 
-    def glide(self, gains: tuple[float, float], at_frame: int) -> None:
-        """Move from the gain sounding at ``at_frame`` to ``gains`` over ``GLIDE_FRAMES``."""
+    def glide(self, gains: tuple[float, float], at_frame: int, frames: int = GLIDE_FRAMES) -> None:
+        """Move from the gain sounding at ``at_frame`` to ``gains`` over ``frames`` (``GLIDE_FRAMES``)."""
         self.start = self.at(at_frame)
         self.target = gains
         self.glide_from = at_frame
-        self.glide_until = at_frame + GLIDE_FRAMES
+        self.glide_until = at_frame + frames
+        self.glide_frames = frames
 
     def at(self, frame: int) -> tuple[float, float]:
         """The (left, right) gain at ``frame``."""
         if frame >= self.glide_until:
             return self.target
-        t = max(0.0, (frame - self.glide_from) / GLIDE_FRAMES)
+        t = max(0.0, (frame - self.glide_from) / self.glide_frames)
         return (self.start[0] + (self.target[0] - self.start[0]) * t,
                 self.start[1] + (self.target[1] - self.start[1]) * t)
 
@@ -62,7 +64,7 @@ class GainRamp:
         if at_frame < self.glide_until:
             ramp = self._ramp[:n]
             np.add(arange[:n], at_frame - self.glide_from, out=ramp)
-            np.multiply(ramp, 1.0 / GLIDE_FRAMES, out=ramp)
+            np.multiply(ramp, 1.0 / self.glide_frames, out=ramp)
             np.minimum(ramp, 1.0, out=ramp)
             np.maximum(ramp, 0.0, out=ramp)
             settled = max(0, self.glide_until - at_frame)

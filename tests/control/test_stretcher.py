@@ -41,7 +41,7 @@ def render_until(renderer, stretcher, predicate, limit_blocks=4000):
 def rig(tmp_path):
     engine = Engine(tempo_bpm=120.0)
     stretcher = Stretcher(engine.post, StretchCache(tmp_path), tempo_bpm=120.0,
-                          beat_now=lambda: float(engine.status[Status.BEAT]))
+                          beat_now=lambda: float(engine.status[Status.BEAT]), beat_frame=engine.clock.grid_frame)
     yield engine, stretcher
     stretcher.close()
 
@@ -59,9 +59,9 @@ def test_tempo_change_swaps_stretch_at_bar_then_cache(rig):
     pad = engine.pads[0]
     assert len(pad.audio) == round(len(loop) * 120 / 100) and pad.playing
     assert pad.playhead.rate == 1.0
-    swap_frame = engine.frame - BLOCK
-    beat = engine.clock.beat_at(swap_frame)
-    assert (beat % 4) < 0.05                                # within one block after a bar line
+    swap_frame = pad.playhead.anchor_frame                 # where the new audio took over
+    assert swap_frame == engine.clock.grid_frame(round(engine.clock.beat_at(swap_frame)))
+    assert round(engine.clock.beat_at(swap_frame)) % 4 == 0  # exactly on a bar line
     # no discontinuity: the largest step around the swap is no bigger than the loop's own click onsets
     steps = np.abs(np.diff(rendered[:, 0]))
     around = steps[-3 * BLOCK:]
