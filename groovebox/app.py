@@ -188,6 +188,7 @@ class Daemon:
                                     latency_frames=audio_settings.record_latency_frames, on_take=self._take_recorded,
                                     save_lock=self.save_lock)
         self.session.recorder = self.recorder
+        self.session.editor = self.editor
         self.session.event_listeners.append(self.recorder.on_event)
         self.session.reporters["recording"] = self.recorder.describe
         self.session.mix_recorder = MixRecorder(self.session, self.data_dir / "recordings", audio_settings.sample_rate)

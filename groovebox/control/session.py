@@ -66,6 +66,7 @@ class Session:
         self.mix_recorder = None  # recording the live mix (control.mixrecorder.MixRecorder) once the audio runs
         self.song_recorder = None  # recording pad launches into the song (control.songrecorder.SongRecorder)
         self.scenes = None        # ambient scenes on a pad bank (control.scenes.ScenePlayer)
+        self.editor = None        # the project's editor: controllers store tempo and grid changes through it
         self.song_loop = {"enabled": False, "startBar": 0, "endBar": 4}   # the song loop region (not saved)
         self._tap = TapTempo()
         self._started_s = time.monotonic()

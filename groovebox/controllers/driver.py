@@ -11,8 +11,8 @@ Button actions::
     shift + pad    stop that pad on the grid
     scene_N        launch (press) the four pads of row N (scene_1 = top row)
     stop_all       stop every pad on the grid; shift + stop_all stops at once
-    quantize       next launch grid (off, 1/16, ... 4 bars)
-    tap            tap tempo
+    quantize       next launch grid (off, 1/16, ... 4 bars), stored in the project
+    tap            tap tempo, stored in the project (one undo step while tapping)
     record_arm     arm recording: the next press of an empty pad records into it (the lamp blinks while
                    armed and is lit while a take runs); pressing the recording pad ends the take
     bank_prev/next page through the session's banks of 16 pads (see below)
@@ -33,6 +33,7 @@ from typing import Protocol
 
 import mido
 
+from groovebox.control.editor import EditError, SetBpm, SetQuantize
 from groovebox.control.recording import RecordError
 from groovebox.control.savelock import SaveLocked
 from groovebox.control.session import Session
@@ -40,6 +41,7 @@ from groovebox.controllers.leds import LedFrame, build_frame
 from groovebox.controllers.profile import PADS, Profile, is_press, scene_pads
 from groovebox.engine import PadState
 from groovebox.engine import commands as c
+from groovebox.project.model import quantize_to_text
 
 __all__ = ["PadDriver", "Output"]
 
@@ -162,9 +164,11 @@ class PadDriver:
         elif name == "stop_all":
             self.session.stop_all(quantized=not self.shift)
         elif name == "quantize":
-            self.session.cycle_quantize()
+            self._store(SetQuantize(quantize_to_text(self.session.cycle_quantize())))
         elif name == "tap":
-            self.session.tap()
+            tempo_bpm = self.session.tap()
+            if tempo_bpm is not None:
+                self._store(SetBpm(min(max(tempo_bpm, 20.0), 400.0)))
         elif name == "record_arm":
             self.record_armed = not self.record_armed
         elif name in ("bank_prev", "bank_next"):
@@ -193,6 +197,16 @@ class PadDriver:
             "bank_next": self.pages > 1,
         }
         return build_frame(self.profile, self.session.pad_states, first_bank=self.first_bank, lamps=lamps)
+
+    def _store(self, edit) -> None:
+        """Keep the project in step with a tempo or grid set on the controller (an undoable edit)."""
+        editor = self.session.editor
+        if editor is None:
+            return
+        try:
+            editor.apply(edit)
+        except EditError as error:
+            log.warning("%s: %s", self.profile.name, error)
 
     def _recording_lamp(self) -> bool:
         recorder = self.session.recorder

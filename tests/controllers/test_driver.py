@@ -229,3 +229,20 @@ def test_record_arm_on_a_groovebox_without_input_records_nothing(session):
     driver.handle(mido.Message("note_on", note=lp.pad_note(5), velocity=127))
     advance(session)
     assert session.pad_states[5] == PadState.EMPTY and session.recorder.pad is None and not driver.record_armed
+
+
+def test_tap_and_quantize_on_the_controller_are_stored_in_the_project(session, monkeypatch):
+    from groovebox.control.editor import Editor
+    from groovebox.project.model import Project, quantize_to_text
+
+    session.editor = Editor(Project(bpm=120.0), session.post, pad_count=64)
+    lp = profile("novation_launchpad_mini_mk3")
+    driver = PadDriver(lp, session, Recorder())
+    now = iter([100.0, 100.4, 100.8])
+    monkeypatch.setattr("groovebox.control.session.time.monotonic", lambda: next(now))
+    for _ in range(3):
+        driver.handle(mido.Message("control_change", control=lp.buttons["tap"].number, value=127))
+    assert session.editor.project.bpm == pytest.approx(150.0)      # 0.4 s taps
+    assert session.editor.describe()["undoLabel"] == "tempo"
+    driver.handle(mido.Message("control_change", control=lp.buttons["quantize"].number, value=127))
+    assert session.editor.project.quantize_grid == quantize_to_text(session.quantize) != "1 bar"
