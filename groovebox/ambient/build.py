@@ -16,9 +16,7 @@ Decisions:
 from __future__ import annotations
 
 import json
-import os
 import secrets
-import tempfile
 import time
 from pathlib import Path
 
@@ -83,16 +81,9 @@ def preset_path(data_dir: Path, scene_id: str) -> Path:
 
 
 def write_preset(data_dir: Path, preset: dict) -> None:
-    """Write a preset atomically (a temporary file renamed over the old one)."""
+    """Write a preset atomically and durably."""
+    from groovebox.project.model import atomic_write_bytes
+
     path = preset_path(data_dir, preset["sceneId"])
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".part")
-    try:
-        with os.fdopen(handle, "w") as file:
-            json.dump(preset, file, indent=1)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    atomic_write_bytes(path, json.dumps(preset, indent=1).encode())

@@ -34,6 +34,21 @@ def _song_recorder(context: WebContext) -> SongRecorder:
     return recorder
 
 
+def _or_409(action):
+    """``action()``; a recorder's refusal becomes a 409 with its sentence."""
+    try:
+        return action()
+    except (MixRecordError, SongRecordError) as error:
+        raise HTTPException(409, str(error)) from None
+
+
+async def _awaited_or_409(action):
+    try:
+        return await action()
+    except (MixRecordError, SongRecordError) as error:
+        raise HTTPException(409, str(error)) from None
+
+
 def router() -> APIRouter:
     api = APIRouter(prefix="/api", tags=["recordings"])
 
@@ -45,18 +60,12 @@ def router() -> APIRouter:
     @api.post("/mix-recording/start")
     async def start_mix_recording(context: Context) -> dict:
         """Record the master output (the live mix) to a new FLAC file from now on."""
-        try:
-            return await _mix_recorder(context).start()
-        except MixRecordError as error:
-            raise HTTPException(409, str(error)) from None
+        return await _awaited_or_409(_mix_recorder(context).start)
 
     @api.post("/mix-recording/stop")
     async def stop_mix_recording(context: Context) -> dict:
         """Stop recording the mix and finish its file."""
-        try:
-            return await _mix_recorder(context).stop()
-        except MixRecordError as error:
-            raise HTTPException(409, str(error)) from None
+        return await _awaited_or_409(_mix_recorder(context).stop)
 
     @api.get("/recordings")
     async def recordings(context: Context) -> list[dict]:
@@ -80,17 +89,11 @@ def router() -> APIRouter:
     @api.post("/song/record/start")
     async def start_song_recording(context: Context) -> dict:
         """Record from the bar in progress: every pad that plays becomes a clip on a new track."""
-        try:
-            return _song_recorder(context).start()
-        except SongRecordError as error:
-            raise HTTPException(409, str(error)) from None
+        return _or_409(_song_recorder(context).start)
 
     @api.post("/song/record/stop")
     async def stop_song_recording(context: Context) -> dict:
         """Add the take to the song, after what is there, in one undo step."""
-        try:
-            return _song_recorder(context).stop()
-        except SongRecordError as error:
-            raise HTTPException(409, str(error)) from None
+        return _or_409(_song_recorder(context).stop)
 
     return api
