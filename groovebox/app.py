@@ -213,6 +213,8 @@ class Daemon:
         self.start_live_pad()
         session.scenes.planner = functools.partial(plan_configured, settings=self.settings.ambient,
                                                    api_key=self._api_key)     # the key is known now
+        if self._api_key:
+            session.scenes.generator = GeneratorConfig.from_settings(self.settings.generate)
         tasks = [asyncio.create_task(session.run(stop), name="session"),
                  asyncio.create_task(self.generator.run(stop), name="generate"),
                  asyncio.create_task(self.stretcher.run(stop), name="stretch"),

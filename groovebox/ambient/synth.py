@@ -55,6 +55,7 @@ __all__ = [
     "TARGET_LUFS",
     "distance_cutoff_hz",
     "distance_gain_db",
+    "at_loudness",
     "expected_loudness_lufs",
     "intensity_gain_db",
     "layer_seed",
@@ -157,7 +158,7 @@ def render_layer_detail(layer: SceneLayer, *, seconds: float, sample_rate: int =
     if spec.role == "bed":
         audio = _with_width(audio, width)
     audio = _panned(audio, layer.pan)
-    return Rendered(_at_loudness(audio, sample_rate, expected_loudness_lufs(layer)), rendered.onsets_s)
+    return Rendered(at_loudness(audio, sample_rate, expected_loudness_lufs(layer)), rendered.onsets_s)
 
 
 def render_layer(layer: SceneLayer, *, seconds: float, sample_rate: int = SAMPLE_RATE, seed: int) -> np.ndarray:
@@ -190,7 +191,7 @@ def _panned(audio: np.ndarray, pan: float) -> np.ndarray:
     return audio * gains
 
 
-def _at_loudness(audio: np.ndarray, sample_rate: int, target_lufs: float) -> np.ndarray:
+def at_loudness(audio: np.ndarray, sample_rate: int, target_lufs: float) -> np.ndarray:
     loudness = integrated_loudness_lufs(audio, sample_rate)
     if not math.isfinite(loudness):
         return np.zeros_like(audio, dtype=np.float32)

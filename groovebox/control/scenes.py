@@ -97,6 +97,7 @@ class ScenePlayer:
         self.workers = workers
         self.data_dir = Path(data_dir)
         self.planner = planner              # ``planner(text, seed=...) -> Scene`` (offline when None)
+        self.generator = None               # a GeneratorConfig when a Gemini key is set: Lyria makes the music bed
         self.preset: dict | None = None
         self.bank = DEFAULT_BANK
         self.playing = False
@@ -110,7 +111,7 @@ class ScenePlayer:
     async def create(self, text: str, *, seconds: float = DEFAULT_SECONDS, seed: int | None = None) -> dict:
         """Plan ``text`` into a scene, render its layers into the library and save the preset (in a worker)."""
         scene = await self._run(functools.partial(_plan, self.planner, text, seed))
-        return await self._run(functools.partial(build_scene, self.data_dir, scene, seconds, seed))
+        return await self._run(functools.partial(build_scene, self.data_dir, scene, seconds, seed, self.generator))
 
     # ------------------------------------------------------------------ loading and playing
     def load(self, preset: dict, bank: int = DEFAULT_BANK, play: bool = True) -> dict:
