@@ -194,7 +194,8 @@ class Daemon:
         self.session.mix_recorder = MixRecorder(self.session, self.data_dir / "recordings", audio_settings.sample_rate)
         self.session.song_recorder = SongRecorder(self.session, self.editor)
         self.session.event_listeners.append(self.session.song_recorder.on_event)
-        self.session.scenes = ScenePlayer(self.session, self.editor, self.workers, self.data_dir)
+        self.session.scenes = ScenePlayer(self.session, self.editor, self.workers, self.data_dir,
+                                          save_lock=self.save_lock)
         self.session.reporters["save_lock"] = lambda: self.save_lock.on
         log.info("audio: %s, %d Hz, %d frames per block", self.audio.name, self.audio.sample_rate,
                  self.audio.block_frames)

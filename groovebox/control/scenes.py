@@ -32,6 +32,7 @@ from pathlib import Path
 from groovebox.ambient.build import DEFAULT_SECONDS, build_scene, preset_path, render_variant
 from groovebox.ambient.scene import Scene, SceneLayer
 from groovebox.control.editor import LoadBank
+from groovebox.control.savelock import SaveLock
 from groovebox.engine import PadState
 from groovebox.engine import commands as c
 from groovebox.fx.spec import Bus, Delay, EffectsConfig, Reverb
@@ -91,8 +92,10 @@ def read_preset(data_dir: Path, scene_id: str) -> dict:
 class ScenePlayer:
     """Builds, loads and plays scenes. Control loop only."""
 
-    def __init__(self, session, editor, workers: Executor | None, data_dir: Path, planner=None) -> None:
+    def __init__(self, session, editor, workers: Executor | None, data_dir: Path, planner=None,
+                 save_lock: SaveLock | None = None) -> None:
         self.session = session
+        self.save_lock = save_lock or SaveLock()
         self.editor = editor
         self.workers = workers
         self.data_dir = Path(data_dir)
@@ -109,7 +112,9 @@ class ScenePlayer:
 
     # ------------------------------------------------------------------ building
     async def create(self, text: str, *, seconds: float = DEFAULT_SECONDS, seed: int | None = None) -> dict:
-        """Plan ``text`` into a scene, render its layers into the library and save the preset (in a worker)."""
+        """Plan ``text`` into a scene, render its layers into the library and save the preset (in a worker).
+        ``SaveLocked`` in gig mode (the layers would be new library loops)."""
+        self.save_lock.check("creating a scene")
         scene = await self._run(functools.partial(_plan, self.planner, text, seed))
         return await self._run(functools.partial(build_scene, self.data_dir, scene, seconds, seed, self.generator))
 

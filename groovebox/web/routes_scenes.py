@@ -11,8 +11,9 @@ from fastapi import APIRouter, Body, Depends, HTTPException, Path
 from pydantic import ConfigDict, Field
 
 from groovebox.ambient.build import DEFAULT_SECONDS
+from groovebox.control.savelock import SaveLocked
 from groovebox.control.scenes import DEFAULT_BANK, SceneError, ScenePlayer, list_presets, read_preset
-from groovebox.web.context import WebContext, check_unlocked, context_of
+from groovebox.web.context import WebContext, context_of, locked_error
 from groovebox.web.models import Camel
 
 __all__ = ["router"]
@@ -67,6 +68,8 @@ async def _scene_call(work):
         return await work()
     except SceneError as error:
         raise HTTPException(409, str(error)) from None
+    except SaveLocked as error:
+        raise locked_error(error) from None
 
 
 def router() -> APIRouter:
@@ -80,7 +83,6 @@ def router() -> APIRouter:
     @api.post("/scenes")
     async def create_scene(context: Context, request: SceneRequest) -> dict:
         """Plan, render and save a scene (its layers become library loops), then load it onto a bank."""
-        check_unlocked(context, "creating a scene")
         _bank_fits(context, request.bank)
         player = _player(context)
 

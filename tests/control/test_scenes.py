@@ -137,3 +137,13 @@ def test_the_click_measure_catches_a_hard_step():
     stepped = out.copy()
     stepped[2 * SR:] *= 3.0                                          # the same change without a glide
     assert click_db(stepped, 2 * SR) > 20.0
+
+
+def test_no_scene_is_created_under_the_save_lock(tmp_path):
+    from groovebox.control.savelock import SaveLock, SaveLocked
+
+    player, _, _ = make_player(tmp_path)
+    player.save_lock = SaveLock(True)
+    with pytest.raises(SaveLocked, match="creating a scene"):
+        asyncio.run(player.create("rain", seconds=5.0))
+    assert not (tmp_path / "library").exists() and list_presets(tmp_path) == []
