@@ -4,7 +4,8 @@
 session is restored); ``FrontPanel.run(daemon, stop)`` is a task on the control loop that builds the
 panel, forwards GPIO events to it (``call_soon_threadsafe``) and hands the current view to the display
 thread at most ``max_fps`` times a second (the thread redraws only when the view changed). The panel gets
-the daemon's save-lock: the system page is where a performer turns gig mode on and off.
+the daemon's save-lock: the system page is where a performer turns gig mode on and off; and the
+session's scene player with the saved scenes (the scene page).
 Decisions: hardware that cannot be opened is logged and left out (no OLED, or no encoders), the daemon
 plays on; ``hw = "mock"`` uses gpiozero's MockFactory pins, for laptops and tests. The panel and the
 drawing code (PIL) are imported only when there is a front panel: a headless daemon starts without them.
@@ -93,7 +94,10 @@ class FrontPanel:
 
 
 def _deps(daemon):
+    import functools
+
     from groovebox.appliance.sysinfo import CpuMeter, local_ip, wifi_state
+    from groovebox.control.scenes import list_presets, read_preset
     from groovebox.display import SystemView
     from groovebox.library.store import Library
     from groovebox.panel import LoopChoice, PanelDeps
@@ -120,4 +124,6 @@ def _deps(daemon):
     clock = {"": "internal", "link": "Link"}.get(source, "MIDI in")
     return PanelDeps(session=daemon.session, editor=daemon.editor, generator=daemon.generator,
                      list_loops=list_loops, loop_peaks=loop_peaks, system=system, clock_source=clock,
-                     live=daemon.live, save_lock=daemon.save_lock)
+                     live=daemon.live, save_lock=daemon.save_lock, scenes=daemon.session.scenes,
+                     list_scenes=functools.partial(list_presets, data_dir),
+                     read_scene=functools.partial(read_preset, data_dir))

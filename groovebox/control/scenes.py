@@ -108,6 +108,7 @@ class ScenePlayer:
         self._drift_db: dict[int, float] = {}           # each pad's current drift offset ...
         self._drift_target_db: dict[int, float] = {}    # ... and where it is heading
         self._tasks: list[asyncio.Task] = []
+        self._fade_task: asyncio.Task | None = None
         self._rng = random.Random()
 
     # ------------------------------------------------------------------ building
@@ -136,8 +137,9 @@ class ScenePlayer:
         """Start every layer (unquantized) and the animation."""
         if self.preset is None:
             raise SceneError("no scene is loaded")
+        self._halt()
         for pad in self._pads():
-            if self.session.pad_states[pad] != PadState.PLAYING:
+            if self.session.pad_states[pad] not in (PadState.PLAYING, PadState.QUEUED):
                 self.session.press(pad)
         self.playing = True
         loop = asyncio.get_running_loop()
@@ -145,25 +147,43 @@ class ScenePlayer:
 
     def stop(self) -> None:
         """Stop the layers and the animation (the pads stay loaded)."""
-        for task in self._tasks:
-            task.cancel()
-        self._tasks = []
-        self.fade = None
-        if self.playing:
+        was_playing = self.playing
+        self._halt()
+        if was_playing:
             for pad in self._pads():
                 self.session.stop(pad, quantized=False)
-                self._restore_volume(pad)
-        self.playing = False
 
     def fade_out(self, seconds: float) -> dict:
-        """Ramp every layer down to silence over ``seconds``, then stop the scene (a sleep timer)."""
+        """Ramp every layer down to silence over ``seconds``, then stop the scene (a sleep timer); a new
+        fade replaces a running one."""
         if not self.playing:
             raise SceneError("no scene is playing")
         if not 1.0 <= seconds <= 4 * 3600:
             raise SceneError("a fade lasts 1 s to 4 hours")
+        self.cancel_fade()
         self.fade = {"seconds": seconds, "left_s": seconds}
-        self._tasks.append(asyncio.get_running_loop().create_task(self._fade(seconds)))
+        self._fade_task = asyncio.get_running_loop().create_task(self._fade(seconds))
         return self.describe()
+
+    def cancel_fade(self) -> dict:
+        """Stop a running fade and bring every layer back to its level."""
+        if self._fade_task is not None:
+            self._fade_task.cancel()
+            self._fade_task = None
+            for pad in self._pads():
+                self._restore_volume(pad)
+        self.fade = None
+        return self.describe()
+
+    def _halt(self) -> None:
+        """Cancel the animation and any fade, levels back as set; ``playing`` is False after."""
+        for task in self._tasks:
+            task.cancel()
+        self._tasks = []
+        self.cancel_fade()
+        for pad in self._pads():
+            self._restore_volume(pad)
+        self.playing = False
 
     async def set_intensity(self, layer_index: int, intensity: float) -> dict:
         """Re-render one layer at ``intensity`` (0..1) and swap it in, in phase (memory only)."""
@@ -200,6 +220,9 @@ class ScenePlayer:
         step = 0
         while True:
             await asyncio.sleep(DRIFT_STEP_S)
+            if not any(self.session.pad_states[pad] in (PadState.PLAYING, PadState.QUEUED) for pad in self._pads()):
+                self._halt()                     # stopped elsewhere (stop all, a controller): nothing to animate
+                return
             for index, layer in enumerate(self.preset["scene"]["layers"]):
                 depth_db = DRIFT_DB * float(layer.get("drift", 0.0))
                 if depth_db > 0 and self.fade is None:
@@ -232,6 +255,7 @@ class ScenePlayer:
             for pad in self._pads():
                 self._set_live_volume(pad, self._volume_now(pad) * (1.0 - step / steps))
             self.fade["left_s"] = round(seconds * (1.0 - step / steps), 1)
+        self._fade_task = None                   # done: stopping must not cancel this very task
         self.stop()
 
     # ------------------------------------------------------------------ helpers

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["ErrorView", "GenerateView", "HomeView", "ListView", "PadView", "Row", "SystemView", "View"]
+__all__ = ["ErrorView", "GenerateView", "HomeView", "LayerRow", "ListView", "PadView", "Row", "SceneView", "SystemView",
+           "View"]
 
 
 @dataclass(frozen=True)
@@ -80,9 +81,31 @@ class SystemView:
 
 
 @dataclass(frozen=True)
+class LayerRow:
+    """One layer of the loaded scene: its kind, its pad's volume (the level bar) and its drift depth."""
+
+    kind: str
+    level: float                  # the pad's volume, linear 0..1
+    drift: float                  # 0..1; above 0 the level wanders (a "~" marker)
+
+
+@dataclass(frozen=True)
+class SceneView:
+    """The ambient-scene page: the loaded scene, its layers and the scene actions, in one list."""
+
+    title: str                    # the loaded scene's title ("" when none is loaded)
+    state: str                    # "PLAY" | "STOP" | "" (none loaded)
+    rows: tuple[Row | LayerRow, ...]
+    cursor: int = 0
+    fade_left_s: int | None = None   # the fade-out timer, while it runs
+    building: str = ""            # a scene being built (its name) ...
+    building_s: int = 0           # ... for this many seconds
+
+
+@dataclass(frozen=True)
 class ErrorView:
     title: str
     message: str
 
 
-View = ListView | HomeView | PadView | GenerateView | SystemView | ErrorView
+View = ListView | HomeView | PadView | GenerateView | SystemView | SceneView | ErrorView

@@ -4,11 +4,13 @@ view of the current page for the OLED. Control loop only (GPIO callbacks arrive 
 
 Controls (see ``handle``):
 - value encoder: turn moves the cursor, or changes the setting being edited (accelerated); push selects;
-  Shift + push goes back. On the home page a turn or push opens the menu (Pad, Generate, Library, System).
+  Shift + push goes back. On the home page a turn or push opens the menu (Pad, Generate, Library, Scene,
+  System).
 - tempo encoder: turn changes the tempo by 1 BPM a detent (0.1 with Shift), accelerated; push cycles the
   launch quantize.
 - volume encoder: turn changes the master volume; push returns to the home page from anywhere.
-- play: stops every pad if some play (Shift: at once), else launches the selected pad. tap: tap tempo.
+- play: stops every pad if some play (Shift: at once), else launches the selected pad; a screen may take it
+  over (the scene page plays/stops the scene). tap: tap tempo.
   record: captures 4 bars of the live pad into the selected pad when it streams, else opens Generate.
 Decisions: every change goes through the editor (undo, autosave, the web page sees it), the transport
 through the session, generation through the job manager, exactly as the web API does. Failures become an
@@ -23,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from groovebox.control.editor import (
     EditError,
@@ -36,6 +38,7 @@ from groovebox.display.pages import WAVE_HEIGHT, WIDTH
 from groovebox.display.views import SystemView, View
 from groovebox.engine import PadState
 from groovebox.panel.accel import Acceleration
+from groovebox.panel.scenes import SceneDesk
 from groovebox.panel.screens import (
     ErrorScreen,
     GenerateScreen,
@@ -55,8 +58,9 @@ CAPTURE_BARS = 4
 
 @dataclass
 class PanelDeps:
-    """What the panel reaches in the daemon. ``list_loops`` and ``loop_peaks`` block (SQLite): the panel
-    calls them in a thread. ``system`` builds the system page (IP, PIN, Wi-Fi, ...)."""
+    """What the panel reaches in the daemon. ``list_loops``, ``loop_peaks``, ``list_scenes`` and ``read_scene``
+    block (SQLite, files): the panel calls them in a thread. ``system`` builds the system page (IP, PIN,
+    Wi-Fi, ...)."""
 
     session: object                 # control.session.Session
     editor: object                  # control.editor.Editor
@@ -67,6 +71,9 @@ class PanelDeps:
     clock_source: str = "internal"
     live: object | None = None      # control.livepad.LivePad when there is a Gemini key
     save_lock: SaveLock | None = None   # the daemon's save-lock (None: a lock of the panel's own, off)
+    scenes: object | None = None    # control.scenes.ScenePlayer (None: the scene page says it is unavailable)
+    list_scenes: Callable[[], list[dict]] = field(default=list)   # control.scenes.list_presets(data_dir)
+    read_scene: Callable[[str], dict] | None = None                # control.scenes.read_preset(data_dir, id)
 
 
 class Panel:
@@ -81,6 +88,7 @@ class Panel:
         self.shift = False
         self.selected_pad = 0
         self.job = None                                  # the latest job started from the panel
+        self.scenes = SceneDesk(self, deps.scenes, deps.list_scenes, deps.read_scene)
         self._accel = {name: Acceleration() for name in ("value", "tempo", "volume")}
         self._waves: dict[str, tuple[int, ...]] = {}
         self._tasks: set[asyncio.Task] = set()
@@ -126,6 +134,8 @@ class Panel:
             self._record()
 
     def _play(self) -> None:
+        if self.top.play(self):
+            return
         if any(state in (PadState.PLAYING, PadState.QUEUED) for state in self.session.pad_states):
             self.session.stop_all(quantized=not self.shift)
         else:
@@ -219,7 +229,7 @@ class Panel:
 
     def load_library(self, screen) -> None:
         """Fill ``screen.loops`` from the library, in a thread."""
-        self._spawn(self._load_library(screen))
+        self.spawn(self._load_library(screen))
 
     async def _load_library(self, screen) -> None:
         try:
@@ -232,7 +242,7 @@ class Panel:
         """Column heights of ``loop_id``'s waveform (empty until read, in a thread, from the library)."""
         if loop_id not in self._waves:
             self._waves[loop_id] = ()
-            self._spawn(self._load_waveform(loop_id))
+            self.spawn(self._load_waveform(loop_id))
         return self._waves[loop_id]
 
     async def _load_waveform(self, loop_id: str) -> None:
@@ -243,7 +253,8 @@ class Panel:
             return
         self._waves[loop_id] = waveform_columns(peaks, WIDTH, WAVE_HEIGHT)
 
-    def _spawn(self, coroutine) -> None:
+    def spawn(self, coroutine) -> None:
+        """Run ``coroutine`` on the control loop, keeping a reference until it ends."""
         task = asyncio.get_running_loop().create_task(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

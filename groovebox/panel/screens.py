@@ -1,9 +1,9 @@
 """The panel's screens: each turns encoder detents and pushes into changes, and describes itself as a view.
 
 Runs on the control loop (``Panel`` calls these). A screen reaches the daemon only through the ``Panel``
-it is given (session, editor, generator, the helpers in ``PanelDeps``).
-Decisions: every screen but home and system is a list of items; turning moves the cursor, a push runs an
-action or starts/stops turning a setting, and while a setting turns the encoder is accelerated. Screens
+it is given (session, editor, generator, the helpers in ``PanelDeps``). The scene pages are in
+``groovebox.panel.scenes``; the list mechanics in ``groovebox.panel.items``.
+Decisions: every screen but home and system is a list of items (``ItemScreen``). Screens
 never block: library listings and waveforms are read in a thread by ``Panel`` and shown when they arrive.
 A push on the system page opens the save-lock page with the cursor on "Keep it ...", so a stray push (or
 two) never changes the lock: turning it takes push, turn, push.
@@ -11,7 +11,6 @@ two) never changes the lock: turning it takes push, turn, push.
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
@@ -29,11 +28,20 @@ from groovebox.display.views import (
     HomeView,
     ListView,
     PadView,
-    Row,
     View,
 )
 from groovebox.engine import PadState, Status
 from groovebox.panel import prompt
+from groovebox.panel.items import (
+    Action,
+    Item,
+    ItemScreen,
+    Screen,
+    Setting,
+    pan_text,
+    step_through,
+)
+from groovebox.panel.scenes import SceneScreen
 
 if TYPE_CHECKING:
     from groovebox.panel.panel import Panel
@@ -50,6 +58,7 @@ __all__ = [
     "PadScreen",
     "ResultsScreen",
     "SaveLockScreen",
+    "SceneScreen",
     "Screen",
     "Setting",
     "SystemScreen",
@@ -68,79 +77,6 @@ class LoopChoice:
     name: str
     bpm: float | None = None
     bars: int | None = None
-
-
-@dataclass(frozen=True)
-class Action:
-    label: str
-    run: Callable[[], None]
-
-
-@dataclass(frozen=True)
-class Setting:
-    label: str
-    show: Callable[[], str]
-    change: Callable[[int], None]
-
-
-Item = Action | Setting
-
-
-def _step(values: tuple, current, steps: int):
-    """The value ``steps`` places from ``current`` in ``values``, clamped at both ends."""
-    index = values.index(current) if current in values else 0
-    return values[min(max(index + steps, 0), len(values) - 1)]
-
-
-class Screen(ABC):
-    """Base: push and turn do nothing; ``view`` says what the OLED shows."""
-
-    def turn(self, panel: Panel, detents: int, steps: int) -> None:
-        """``detents`` as turned (+1/-1), ``steps`` accelerated."""
-
-    def push(self, panel: Panel) -> None:
-        """The value encoder was pushed."""
-
-    @abstractmethod
-    def view(self, panel: Panel) -> View:
-        """This screen's page, from the current state."""
-
-
-class ItemScreen(Screen):
-    """A list of actions and settings with a cursor (see the module docstring)."""
-
-    title = ""
-
-    def __init__(self) -> None:
-        self.cursor = 0
-        self.editing = False
-
-    def items(self, panel: Panel) -> list[Item]:
-        return []
-
-    def turn(self, panel: Panel, detents: int, steps: int) -> None:
-        items = self.items(panel)
-        if self.editing and isinstance(items[self.cursor], Setting):
-            items[self.cursor].change(steps)
-        elif items:
-            self.cursor = min(max(self.cursor + detents, 0), len(items) - 1)
-
-    def push(self, panel: Panel) -> None:
-        items = self.items(panel)
-        if not items:
-            return
-        item = items[min(self.cursor, len(items) - 1)]
-        if isinstance(item, Setting):
-            self.editing = not self.editing
-        else:
-            item.run()
-
-    def rows(self, panel: Panel) -> tuple[Row, ...]:
-        return tuple(Row(item.label, item.show() if isinstance(item, Setting) else "")
-                     for item in self.items(panel))
-
-    def view(self, panel: Panel) -> View:
-        return ListView(self.title, self.rows(panel), self.cursor, self.editing)
 
 
 class HomeScreen(Screen):
@@ -173,6 +109,7 @@ class MenuScreen(ItemScreen):
         return [Action("Pad", lambda: panel.open(PadScreen())),
                 Action("Generate", lambda: panel.open(GenerateScreen())),
                 Action("Library", lambda: panel.open(LibraryScreen(panel))),
+                Action("Scene", lambda: panel.open(SceneScreen())),
                 Action("System", lambda: panel.open(SystemScreen())),
                 Action("Home", panel.home)]
 
@@ -194,10 +131,10 @@ class PadScreen(ItemScreen):
             Action("Stop", lambda: panel.session.stop(index)),
             Setting("Volume", lambda: f"{volume * 100:.0f}%",
                     lambda steps: panel.edit(SetPadVolume(index, round(min(max(volume + steps * 0.02, 0.0), 1.0), 2)))),
-            Setting("Pan", lambda: _pan_text(pan),
+            Setting("Pan", lambda: pan_text(pan),
                     lambda steps: panel.edit(SetPadPan(index, round(min(max(pan + steps * 0.05, -1.0), 1.0), 2)))),
             Setting("Mode", lambda: mode,
-                    lambda steps: panel.edit(SetPadLaunchMode(index, _step(LAUNCH_MODES, mode, steps)))),
+                    lambda steps: panel.edit(SetPadLaunchMode(index, step_through(LAUNCH_MODES, mode, steps)))),
             Action("Clear pad", lambda: panel.edit(ClearPad(index))),
         ]
 
@@ -215,12 +152,6 @@ def _pad(panel: Panel, index: int):
     return next((pad for pad in panel.editor.project.pads if pad.pad_index == index), None)
 
 
-def _pan_text(pan: float) -> str:
-    if abs(pan) < 0.005:
-        return "C"
-    return f"{'L' if pan < 0 else 'R'}{abs(pan) * 100:.0f}"
-
-
 class GenerateScreen(ItemScreen):
     """Build a prompt from word lists with the encoder, generate, follow the progress, then pick a result."""
 
@@ -232,7 +163,7 @@ class GenerateScreen(ItemScreen):
 
     def _setter(self, field: str, values: tuple) -> Callable[[int], None]:
         def change(steps: int) -> None:
-            setattr(self, field, _step(values, getattr(self, field), steps))
+            setattr(self, field, step_through(values, getattr(self, field), steps))
         return change
 
     def items(self, panel: Panel) -> list[Item]:

@@ -124,6 +124,11 @@ def router() -> APIRouter:
             return _player(context).fade_out(fade.seconds)
         return await _scene_call(work)
 
+    @api.delete("/scene/fade")
+    async def cancel_fade(context: Context) -> dict:
+        """Cancel the fade-out timer; every layer comes back to its level."""
+        return _player(context).cancel_fade()
+
     @api.patch("/scene/layers/{layer_index}")
     async def change_layer(context: Context, layer_index: Annotated[int, Path(ge=0, le=7)], change: LayerChange) -> dict:
         """Drift (animate depth) and intensity of one layer, live (not saved in the project)."""

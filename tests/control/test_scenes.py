@@ -72,13 +72,16 @@ def test_drift_wanders_within_its_depth_and_the_fade_ends_in_silence(tmp_path):
     async def scenario():
         preset = await player.create("rain on a tin roof", seconds=5.0, seed=1)
         player.load(preset)
+        advance(session, 0.05)                                   # the layers play
         player.set_drift(0, 1.0)
         base = editor.project.pad_at(48).volume
         for step in range(48):
             player._drift_step(48, 6.0, new_target=step % 16 == 0)
         drifted = [cmd.volume for cmd in posted if isinstance(cmd, c.SetPadMix) and cmd.pad == 48]
         player.fade_out(1.0)
-        await asyncio.sleep(1.3)
+        for _ in range(14):
+            advance(session, 0.02)
+            await asyncio.sleep(0.1)
         return base, drifted
 
     base, drifted = asyncio.run(scenario())
@@ -147,3 +150,28 @@ def test_no_scene_is_created_under_the_save_lock(tmp_path):
     with pytest.raises(SaveLocked, match="creating a scene"):
         asyncio.run(player.create("rain", seconds=5.0))
     assert not (tmp_path / "library").exists() and list_presets(tmp_path) == []
+
+
+def test_play_twice_a_new_fade_and_a_stop_from_elsewhere_leave_no_stray_tasks(tmp_path):
+    player, session, _ = make_player(tmp_path)
+
+    async def scenario():
+        player.load(await player.create("rain on a tin roof", seconds=5.0, seed=1))
+        advance(session, 0.05)
+        first = list(player._tasks)
+        player.play()                                           # again: the old animation is replaced
+        await asyncio.sleep(0)
+        assert all(task.cancelled() or task.done() for task in first) and len(player._tasks) == 2
+        player.fade_out(600.0)
+        old_fade = player._fade_task
+        player.fade_out(60.0)                                    # a new fade replaces the running one
+        await asyncio.sleep(0)
+        assert old_fade.cancelled() and player.fade["seconds"] == 60.0
+        assert player.cancel_fade()["fade"] is None
+        session.stop_all(quantized=False)                        # stopped from a controller
+        advance(session, 0.1)
+        await asyncio.sleep(0.6)                                 # the next drift step notices
+        return player.playing, [task.done() for task in player._tasks]
+
+    playing, tasks_done = asyncio.run(scenario())
+    assert playing is False and all(tasks_done)

@@ -1,11 +1,16 @@
-"""Encoder acceleration, the generate page's word lists, and waveform columns."""
+"""Encoder acceleration, the generate page's word lists, the new-scene page's texts, and waveform columns."""
 
+import pytest
+
+from groovebox.ambient.catalogue import ARCHETYPES
+from groovebox.ambient.offline_planner import plan_offline
 from groovebox.generate.offline import GENRES
 from groovebox.generate.request import Scale
 from groovebox.panel import prompt
 from groovebox.panel.accel import Acceleration
 from groovebox.panel.panel import waveform_columns
 from groovebox.panel.prompt import KEYS, build_request, key_label
+from groovebox.panel.scenes import scene_text
 
 
 class Clock:
@@ -54,3 +59,10 @@ def test_waveform_columns_scale_to_the_loudest_column():
     assert waveform_columns(peaks, 4, 10) == (2, 10, 0, 5)
     assert waveform_columns(peaks, 8, 10) == (2, 2, 10, 10, 0, 0, 5, 5)
     assert waveform_columns([], 8, 10) == ()
+
+
+@pytest.mark.parametrize("name", sorted(ARCHETYPES))
+def test_each_new_scene_choice_plans_the_archetype_it_names(name):
+    scene = plan_offline(scene_text(ARCHETYPES[name]))
+    assert scene.notes == [f"archetype: {name}"]
+    assert set(ARCHETYPES[name].kinds) & {layer.kind for layer in scene.layers}

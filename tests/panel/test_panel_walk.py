@@ -1,6 +1,7 @@
 """The front panel alone, on a real daemon (null audio, offline generator): gpiozero MockFactory pins turn
-and push the encoders, luma's dummy OLED shows the pages. Generate a loop, put it on a pad, launch it; and
-save-lock (gig mode) shown, obeyed and turned off from the system page."""
+and push the encoders, luma's dummy OLED shows the pages. Generate a loop, put it on a pad, launch it; build
+an ambient scene, play it, mix a layer, fade and stop it, reload it from the saved scenes; and save-lock
+(gig mode) shown, obeyed and turned off from the system page."""
 
 import asyncio
 import threading
@@ -11,18 +12,28 @@ from types import SimpleNamespace
 import pytest
 from fastapi.testclient import TestClient
 
+from groovebox.ambient.catalogue import ARCHETYPES
+from groovebox.ambient.offline_planner import plan_offline
 from groovebox.app import Daemon, DaemonOptions
 from groovebox.config import Settings
 from groovebox.control.savelock import SaveLocked
 from groovebox.display import (
     GenerateView,
     HomeView,
+    LayerRow,
     ListView,
     PadView,
+    SceneView,
     SystemView,
     render,
 )
 from groovebox.engine import PadState
+from groovebox.panel.scenes import (
+    LayerScreen,
+    NewSceneScreen,
+    SavedScenesScreen,
+    scene_text,
+)
 from groovebox.panel.screens import (
     AssignScreen,
     ErrorScreen,
@@ -30,6 +41,7 @@ from groovebox.panel.screens import (
     PadScreen,
     ResultsScreen,
     SaveLockScreen,
+    SceneScreen,
     SystemScreen,
 )
 from groovebox.web import create_app
@@ -64,8 +76,8 @@ class Hands:
         for _ in range(abs(detents)):
             for a, b in sequence:
                 self._set(a_pin, b_pin, a, b)
-            time.sleep(0.12)                 # slow turns: one step per detent (no acceleration)
-        self._settle()
+            self._settle()                   # handled now, so a busy loop cannot bunch detents together ...
+            time.sleep(0.12)                 # ... and turns stay slow: one step per detent (no acceleration)
 
     def push(self, control):
         pin = self.pins(getattr(PANEL, f"{control}_push", None) or getattr(PANEL, control))
@@ -157,7 +169,7 @@ def test_every_menu_is_reachable_and_shift_push_goes_back(served):
     panel = daemon.front_panel.panel
     hands = Hands(daemon, loop)
     titles = []
-    for position in range(4):                             # Pad, Generate, Library, System
+    for position in range(5):                             # Pad, Generate, Library, Scene, System
         hands.push("value")                               # home -> menu (cursor on Pad)
         hands.turn("value", position) if position else None
         hands.push("value")
@@ -170,7 +182,7 @@ def test_every_menu_is_reachable_and_shift_push_goes_back(served):
         hands._settle()
         assert type(panel.top).__name__ == "MenuScreen"
         hands.push("volume")                              # home
-    assert titles == ["PadScreen", "GenerateScreen", "LibraryScreen", "SystemScreen"]
+    assert titles == ["PadScreen", "GenerateScreen", "LibraryScreen", "SceneScreen", "SystemScreen"]
 
 
 def test_tempo_and_volume_encoders_edit_the_project(served):
@@ -224,6 +236,18 @@ def test_save_lock_from_the_settings_is_shown_obeyed_and_turned_off_on_the_syste
 
     hands.push("value")
     hands.turn("value", 3)
+    hands.push("value")                                   # menu -> Scene
+    hands.push("value")                                   # New scene
+    hands.turn("value", 1)
+    hands.push("value")                                   # City at night: refused, it would add library loops
+    assert isinstance(panel.top, ErrorScreen) and panel.view().title == "Save-lock on"
+    assert panel.view().message == "Creating a scene was not done; turn it off on the System page"
+    assert panel.scenes.building is None and not daemon.session.scenes.describe()["loaded"]
+    hands.push("value")                                   # OK
+    hands.push("volume")                                  # home
+
+    hands.push("value")
+    hands.turn("value", 4)
     hands.push("value")                                   # menu -> System
     assert isinstance(panel.top, SystemScreen)
     system = panel.view()
@@ -244,3 +268,125 @@ def test_save_lock_from_the_settings_is_shown_obeyed_and_turned_off_on_the_syste
     assert not panel.view().save_lock
     assert health_over_http(daemon, loop)["save_lock"] is False
     assert daemon.projects.new("Encore").project_name == "Encore"         # the store obeys the same lock
+
+
+def labels(view):
+    return [row.kind if isinstance(row, LayerRow) else row.label for row in view.rows]
+
+
+def test_build_play_mix_fade_and_stop_a_scene_from_the_panel_alone(served):
+    daemon, loop = served
+    front, scenes, session = daemon.front_panel, daemon.session.scenes, daemon.session
+    panel = front.panel
+    hands = Hands(daemon, loop)
+
+    hands.push("value")
+    hands.turn("value", 3)
+    hands.push("value")                                   # menu -> Scene
+    assert isinstance(panel.top, SceneScreen)
+    empty = panel.view()
+    assert isinstance(empty, SceneView) and empty.title == "" and labels(empty) == ["New scene", "Saved scenes"]
+    hands.push("value")                                   # New scene
+    assert isinstance(panel.top, NewSceneScreen)
+    hands.push("value")
+    hands.turn("value", -2)                               # Length 30 -> 20 -> 10 s
+    hands.push("value")
+    hands.turn("value", 1)                                # the first archetype
+    assert panel.view().rows[panel.top.cursor].label == "City at night"
+    hands.push("value")                                   # build it
+    assert isinstance(panel.top, SceneScreen)
+    assert panel.view().building == "City at night"       # the page says it is building
+
+    wait_until(lambda: scenes.playing)
+    scene = scenes.describe()
+    planned = plan_offline(scene_text(ARCHETYPES["city_night"]))
+    assert [layer["kind"] for layer in scene["layers"]] == [layer.kind.value for layer in planned.layers]
+    assert scene["title"] == "City at night" and scenes.preset["seconds"] == 10.0
+    pads = [layer["pad"] for layer in scene["layers"]]
+    assert pads == list(range(48, 48 + len(planned.layers)))
+    wait_until(lambda: all(session.pad_states[pad] == PadState.PLAYING for pad in pads), timeout_s=10)
+
+    view = panel.view()
+    assert view.title == "City at night" and view.state == "PLAY" and not view.building
+    assert labels(view) == ["Stop", *(layer["kind"] for layer in scene["layers"]), "New scene", "Saved scenes",
+                            "Fade 15 min", "Fade 30 min", "Fade 60 min"]
+    assert [row.level for row in view.rows[1:1 + len(pads)]] == [
+        round(daemon.editor.project.pad_at(pad).volume, 2) for pad in pads]
+    assert front.display.wait_drawn(view)
+    assert front.device.image.convert("L").tobytes() == render(view).convert("L").tobytes()
+
+    hands.turn("value", 1)
+    hands.push("value")                                   # the first layer's page
+    assert isinstance(panel.top, LayerScreen) and panel.view().title == "LAYER 1 city"
+    hands.turn("value", 1)                                # Drift
+    hands.push("value")
+    hands.turn("value", -5)                               # 25% -> 0: steady
+    hands.push("value")
+    assert scenes.describe()["layers"][0]["drift"] == 0.0
+    volume_before = daemon.editor.project.pad_at(48).volume
+    hands.turn("value", -1)                               # Level
+    hands.push("value")
+    hands.turn("value", -3)
+    hands.push("value")
+    volume_after = daemon.editor.project.pad_at(48).volume
+    assert volume_after == pytest.approx(volume_before - 0.06, abs=0.006)
+    wait_until(lambda: session.engine.pads[48].volume == pytest.approx(volume_after), timeout_s=10)   # it sounds
+    hands.turn("value", 1)
+    hands.push("value")
+    hands.turn("value", 2)                                # drift 0 -> 10%
+    hands.push("value")
+    assert scenes.describe()["layers"][0]["drift"] == pytest.approx(0.1)
+    back(hands)
+    mixed = panel.view()
+    assert mixed.rows[1] == LayerRow("city", round(volume_after, 2), 0.1)
+
+    hands.push("play")                                    # on the scene page: stops the scene
+    wait_until(lambda: all(session.pad_states[pad] == PadState.LOADED for pad in pads), timeout_s=10)
+    assert not scenes.playing and panel.view().state == "STOP" and labels(panel.view())[0] == "Play"
+    hands.turn("value", -1)
+    hands.push("value")                                   # Play
+    wait_until(lambda: all(session.pad_states[pad] == PadState.PLAYING for pad in pads), timeout_s=10)
+    hands.turn("value", len(pads) + 3)                    # past Play, the layers, New scene, Saved scenes
+    assert labels(panel.view())[panel.top.cursor] == "Fade 15 min"
+    hands.push("value")
+    assert scenes.describe()["fade"]["seconds"] == 15 * 60
+    fading = panel.view()
+    assert 14 * 60 < fading.fade_left_s <= 15 * 60 and "Fade 15 min" not in labels(fading)
+    hands.turn("value", -20)
+    hands.push("value")                                   # Stop
+    wait_until(lambda: all(session.pad_states[pad] == PadState.LOADED for pad in pads), timeout_s=10)
+    assert not scenes.playing and scenes.describe()["fade"] is None
+
+    hands.turn("value", len(pads) + 2)
+    hands.push("value")                                   # Saved scenes
+    assert isinstance(panel.top, SavedScenesScreen)
+    wait_until(lambda: panel.top.scenes is not None, timeout_s=10)
+    assert labels(panel.view()) == ["City at night"]
+    hands.push("value")                                   # load it: back on the scene page, playing
+    assert isinstance(panel.top, SceneScreen)
+    wait_until(lambda: scenes.playing)
+    wait_until(lambda: all(session.pad_states[pad] == PadState.PLAYING for pad in pads), timeout_s=10)
+
+    hands.push("volume")                                  # home: play/stop there stops every pad ...
+    hands.push("play")
+    wait_until(lambda: not any(session.pad_states[pad] == PadState.PLAYING for pad in pads), timeout_s=10)
+    hands.push("value")
+    hands.turn("value", 3)
+    hands.push("value")                                   # ... and the scene page says so
+    silenced = panel.view()
+    assert silenced.state == "STOP" and labels(silenced)[0] == "Play"
+    hands.push("value")                                   # Play: the scene starts again
+    wait_until(lambda: all(session.pad_states[pad] == PadState.PLAYING for pad in pads), timeout_s=10)
+    hands.push("play")
+    wait_until(lambda: not any(session.pad_states[pad] == PadState.PLAYING for pad in pads), timeout_s=10)
+    assert not scenes.playing
+
+
+def back(hands):
+    """Shift + push: back one page."""
+    pin = hands.pins(PANEL.shift)
+    pin.drive_low()
+    hands._settle()
+    hands.push("value")
+    pin.drive_high()
+    hands._settle()
