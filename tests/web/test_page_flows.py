@@ -1,9 +1,11 @@
 """The phone page in Debian's Chromium (Pixel 7: 412x839, touch) against a real ``groovebox run`` process with
 null audio and the offline generator: pairing through the PIN screen, uploading into the library, putting a
 loop on a pad by touch and watching the pad follow the engine, generating and assigning a loop, putting a
-clip on the song and dragging/resizing it by touch, exporting and downloading a WAV, undo/redo, reconnecting
-after a daemon restart, and every screen fitting a phone (screenshots for the README with
-``GROOVEBOX_SCREENSHOTS=1``).
+clip on the song and dragging/resizing it by touch, exporting and downloading a WAV, undo/redo, recording
+(the record sheet's refusal without an audio input, the mix to a FLAC that downloads, a performance into the
+song), clearing every pad and undoing it, send levels and effect parameters reaching the API, the song loop
+dragged on the loop lane, reconnecting after a daemon restart, and every screen fitting a phone (screenshots
+for the README with ``GROOVEBOX_SCREENSHOTS=1``).
 
 Each test but the pairing one opens a fresh browser context that already holds a paired cookie (the daemon
 helper's token) and sets up what it needs through the API, so the tests do not depend on each other's order.
@@ -12,6 +14,7 @@ The module is skipped when Chromium or playwright is missing.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import time
@@ -103,9 +106,10 @@ def newest_pin(daemon, used: set[str]) -> str:
 
 
 def touch_drag(page, start: tuple[float, float], end: tuple[float, float], steps: int = 8,
-               hold_s: float = 0.0) -> None:
+               hold_s: float = 0.0, step_s: float = 0.0, rest_s: float = 0.0) -> None:
     """A one-finger drag (real touch events through the DevTools protocol: the page gets pointer events of
-    type "touch", as on a phone)."""
+    type "touch", as on a phone); ``step_s`` between moves makes a slow drag, ``rest_s`` keeps the finger still
+    before lifting it (no fling, whose end would swallow the next tap as Chromium does on a phone)."""
     session = page.context.new_cdp_session(page)
     session.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": start[0], "y": start[1]}]})
     if hold_s:
@@ -114,6 +118,11 @@ def touch_drag(page, start: tuple[float, float], end: tuple[float, float], steps
         x = start[0] + (end[0] - start[0]) * step / steps
         y = start[1] + (end[1] - start[1]) * step / steps
         session.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y}]})
+        if step_s:
+            time.sleep(step_s)
+    if rest_s:
+        session.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": end[0], "y": end[1]}]})
+        time.sleep(rest_s)
     session.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
     session.detach()
 
@@ -128,6 +137,21 @@ def song_clip(daemon, clip_id: str) -> dict:
             if clip["clipId"] == clip_id:
                 return clip
     raise AssertionError(f"clip {clip_id} is not in the song")
+
+
+def long_press(page, locator) -> None:
+    box = locator.bounding_box()
+    touch_drag(page, centre(box), centre(box), steps=1, hold_s=0.8)
+
+
+def wait_for(read, accept, timeout_s: float = 10.0):
+    """Poll ``read()`` until ``accept(value)``; the last value (the assertion shows it) otherwise."""
+    deadline = time.monotonic() + timeout_s
+    value = read()
+    while not accept(value) and time.monotonic() < deadline:
+        time.sleep(0.1)
+        value = read()
+    return value
 
 
 def put_song(daemon, loop_id: str, track_name: str, start_bar: int = 0, bars: float = 2) -> None:
@@ -331,6 +355,205 @@ def test_a_refused_request_shows_the_daemons_sentence(chromium, playwright, daem
     assert not errors, errors
 
 
+# ---------------------------------------------------------------------------------------------- recording
+
+def test_the_record_sheet_of_an_empty_pad_shows_why_the_daemon_refuses(phone, daemon):
+    assert daemon.client.delete("/api/pads/15").status_code == 200
+    pad = phone.locator('.pad[data-pad-index="15"]')
+    expect(pad).to_have_attribute("data-state", "empty")
+    long_press(phone, pad)
+    expect(phone.locator("#pad-dialog")).to_be_visible()
+    expect(phone.locator("#pad-record")).to_be_visible()
+    expect(phone.locator("#pad-name")).to_be_hidden()                      # an empty pad has nothing to set
+    expect(phone.locator("#record-input")).to_contain_text("no audio input")
+    phone.locator("#record-bars").select_option("2")
+    phone.locator("#record-start").tap()
+    refusal = phone.locator("#pad-dialog .toast.error")
+    expect(refusal).to_have_text(re.compile(r"^no audio input on the null audio backend, so nothing can be recorded"))
+    expect(phone.locator("#pad-dialog")).to_be_visible()
+    record = daemon.get("/api/record").json()
+    assert (record["input"], record["pad"], record["state"]) == (False, None, "idle")
+    assert daemon.get("/api/pads").json()[15]["state"] == "empty"
+
+
+def test_the_mix_is_recorded_and_its_flac_downloads_from_the_library(phone, daemon):
+    button = phone.locator("#mix-rec")
+    button.tap()
+    expect(button).to_have_attribute("aria-pressed", "true")
+    assert daemon.get("/api/mix-recording").json()["recording"] is True
+    expect(phone.locator("#mix-rec-time")).to_have_text(re.compile(r"^0:0[1-9]$"))    # polled once a second
+    button.tap()
+    expect(button).to_have_attribute("aria-pressed", "false")
+    expect(phone.locator("#mix-rec-time")).to_be_hidden()
+    finished = daemon.get("/api/mix-recording").json()
+    assert finished["recording"] is False and finished["seconds"] >= 1.0
+    expect(phone.locator(".toast.info", has_text=finished["file"])).to_be_visible()
+    phone.locator("#tab-library").tap()
+    link = phone.get_by_role("link", name=f"Download {finished['file']}")
+    expect(link).to_be_visible()
+    with phone.expect_download() as download_info:
+        link.click()
+    download = download_info.value
+    assert download.suggested_filename == finished["file"]
+    info = soundfile.info(download.path())
+    assert (info.format, info.samplerate, info.channels) == ("FLAC", 48000, 2)
+    assert abs(info.duration - finished["seconds"]) < 0.05
+
+
+def test_a_pad_performance_is_recorded_into_the_song(phone, daemon, tmp_path):
+    loop = upload(daemon, tmp_path, "take beat", seed=17)
+    assert daemon.client.put("/api/pads/13", json={"loopId": loop["loopId"], "padName": "take beat"}).status_code == 200
+    assert daemon.client.patch("/api/transport", json={"quantize": "1/16"}).status_code == 200
+    tracks_before = len(daemon.get("/api/projects/current").json()["project"]["tracks"])
+    phone.locator("#tab-song").tap()
+    button = phone.locator("#song-record")
+    button.tap()
+    expect(button).to_have_attribute("aria-pressed", "true")
+    expect(phone.locator("#song-record-status")).to_be_visible()
+    daemon.post("/api/pads/13/trigger")
+    assert wait_for(lambda: daemon.get("/api/pads").json()[13]["state"], lambda state: state == "playing") == "playing"
+    time.sleep(0.5)
+    button.tap()
+    expect(button).to_have_attribute("aria-pressed", "false")
+    expect(phone.locator(".toast.info", has_text="Added 1 track (1 clip) to the song")).to_be_visible()
+    expect(phone.locator(".tl-row")).to_have_count(tracks_before + 1)
+    tracks = daemon.get("/api/projects/current").json()["project"]["tracks"]
+    assert len(tracks) == tracks_before + 1
+    added = tracks[-1]
+    assert added["trackName"] == "take beat"
+    assert [clip["loopId"] for clip in added["clips"]] == [loop["loopId"]]
+    assert added["clips"][0]["durationBars"] > 0
+    expect(phone.locator(".tl-row").last.locator(".track-name")).to_have_value("take beat")
+    daemon.post("/api/transport", json={"action": "stop_all", "quantized": False})
+
+
+# ---------------------------------------------------------------------------------------------- pads, mixer, loop
+
+def test_clear_all_pads_asks_first_and_undo_brings_them_back(phone, daemon, tmp_path):
+    loop = upload(daemon, tmp_path, "clear me", seed=19)
+    for index in (0, 1):
+        daemon.client.put(f"/api/pads/{index}", json={"loopId": loop["loopId"], "padName": "clear me"})
+    before = [pad.get("loopId") for pad in daemon.get("/api/pads").json()]
+    first = phone.locator('.pad[data-pad-index="0"]')
+    expect(first).to_contain_text("clear me")
+    phone.locator("#pads-clear").tap()
+    expect(phone.locator("#ask-dialog")).to_be_visible()
+    phone.locator("#ask-cancel").tap()
+    assert [pad.get("loopId") for pad in daemon.get("/api/pads").json()] == before
+    phone.locator("#pads-clear").tap()
+    phone.locator("#ask-ok").tap()
+    expect(first).to_have_attribute("data-state", "empty")
+    expect(phone.locator('.pad[data-pad-index="1"]')).to_have_attribute("data-state", "empty")
+    assert all(pad.get("loopId") is None for pad in daemon.get("/api/pads").json())
+    phone.locator("#undo").tap()
+    expect(first).to_have_attribute("data-state", "loaded")
+    expect(first).to_contain_text("clear me")
+    assert [pad.get("loopId") for pad in daemon.get("/api/pads").json()] == before
+
+
+def test_send_levels_set_in_the_mixer_reach_the_api(phone, daemon, tmp_path):
+    loop = upload(daemon, tmp_path, "send beat", seed=23)
+    daemon.client.put("/api/pads/12", json={"loopId": loop["loopId"], "padName": "send beat"})
+    put_song(daemon, loop["loopId"], "send track")
+    track_id = daemon.get("/api/projects/current").json()["project"]["tracks"][-1]["trackId"]
+    phone.locator("#tab-mixer").tap()
+    pad_send = phone.locator('.strip[data-key="pad-12"] .strip-send[data-bus="1"]')
+    expect(pad_send).to_have_attribute("aria-label", re.compile(r"^Pad A13 · send beat: send to "))
+    pad_send.focus()
+    phone.keyboard.press("End")
+    track_send = phone.locator(f'.strip[data-key="track-{track_id}"] .strip-send[data-bus="3"]')
+    track_send.focus()
+    for _ in range(5):
+        phone.keyboard.press("ArrowRight")
+
+    def sends():
+        snapshot = daemon.get("/api/effects").json()
+        pad = next(item for item in snapshot["pads"] if item["padIndex"] == 12)
+        track = next(item for item in snapshot["tracks"] if item["trackId"] == track_id)
+        return pad["sends"], track["sends"]
+
+    assert wait_for(sends, lambda value: value == ([0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.05])) == \
+        ([0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.05])
+    expect(pad_send.locator("xpath=..").locator("output")).to_have_text("100 %")
+
+
+def test_effects_edited_in_the_mixer_reach_the_api(phone, daemon):
+    hall = {"name": "Hall", "chain": [{"type": "reverb", "roomSize": 0.1, "dryLevel": 0.0}]}
+    assert daemon.client.put("/api/effects", json={"buses": [hall], "master": []}).status_code == 200
+    phone.evaluate("""() => { const original = window.fetch; window.effectPuts = [];
+        window.fetch = (url, options) => { if (options?.method === "PUT" && String(url).endsWith("/api/effects"))
+            window.effectPuts.push(performance.now()); return original(url, options); }; }""")
+    phone.locator("#tab-mixer").tap()
+    room = phone.get_by_role("slider", name="Reverb on Hall: room size")
+    room.evaluate("slider => slider.scrollIntoView({block: 'center'})")
+    box = room.bounding_box()
+    y = box["y"] + box["height"] / 2
+    touch_drag(phone, (box["x"] + 4, y), (box["x"] + box["width"] - 1, y), steps=25, step_s=0.04, rest_s=0.2)
+
+    def reverb():
+        return daemon.get("/api/effects").json()["effects"]["buses"][0]["chain"][0]
+
+    dragged = wait_for(reverb, lambda effect: effect["roomSize"] >= 0.95)
+    assert dragged["roomSize"] >= 0.95
+    assert (dragged["dryLevel"], dragged["enabled"]) == (0.0, True)                     # the rest was kept
+    assert daemon.get("/api/effects").json()["effects"]["buses"][0]["name"] == "Hall"
+    puts = phone.evaluate("window.effectPuts")
+    gaps_ms = [later - earlier for earlier, later in itertools.pairwise(puts)]
+    assert len(puts) >= 3, puts                                                    # it wrote during the drag
+    assert min(gaps_ms) >= 100, gaps_ms                                            # at most 10 writes a second
+
+    phone.get_by_role("combobox", name="Add an effect to Bus 2").select_option("delay")
+    bus_two = wait_for(lambda: daemon.get("/api/effects").json()["effects"]["buses"][1]["chain"],
+                       lambda chain: len(chain) == 1)
+    assert (bus_two[0]["type"], bus_two[0]["mix"]) == ("delay", 1.0)                # all echo on a send bus
+    phone.get_by_role("button", name="Reverb on Hall: on").tap()
+    assert wait_for(reverb, lambda effect: effect["enabled"] is False)["enabled"] is False
+    expect(phone.get_by_role("button", name="Reverb on Hall: on")).to_have_attribute("aria-pressed", "false")
+
+
+def test_dragging_on_the_loop_lane_sets_the_song_loop(phone, daemon):
+    loop = {"enabled": False, "startBar": 8, "endBar": 12}
+    assert daemon.client.patch("/api/transport", json={"loop": loop}).status_code == 200
+    phone.locator("#tab-song").tap()
+    lane = phone.locator("#timeline .tl-looplane")
+    expect(lane).to_have_attribute("aria-label", re.compile(r"bars 9\u201312, off"))
+    phone.locator("#timeline").evaluate("timeline => { timeline.scrollLeft = 0; }")
+    bar_px = phone.locator(".tl-bar").first.bounding_box()["width"]
+    box = lane.bounding_box()
+    y = box["y"] + box["height"] / 2
+
+    def at(bar: float) -> tuple[float, float]:
+        return box["x"] + bar * bar_px, y
+
+    def song_loop():
+        return daemon.get("/api/transport").json()["song"]["loop"]
+
+    touch_drag(phone, at(0.5), at(2.5), rest_s=0.2)                     # bars 1 to 3
+    wanted = {"enabled": False, "startBar": 0, "endBar": 3}
+    assert wait_for(song_loop, lambda value: value == wanted) == wanted
+    expect(lane).to_have_attribute("aria-label", re.compile(r"bars 1\u20133, off"))
+    touch_drag(phone, at(3.0), at(2.0), rest_s=0.2)                     # its end edge, one bar back
+    wanted = {"enabled": False, "startBar": 0, "endBar": 2}
+    assert wait_for(song_loop, lambda value: value == wanted) == wanted
+    phone.locator("#song-loop").tap()
+    wanted = {"enabled": True, "startBar": 0, "endBar": 2}
+    assert wait_for(song_loop, lambda value: value == wanted) == wanted
+    expect(lane.locator(".tl-loop")).to_have_class(re.compile(r"\bon\b"))
+    expect(phone.locator("#song-loop")).to_have_attribute("aria-pressed", "true")
+    phone.locator("#song-loop").tap()
+    assert wait_for(song_loop, lambda value: not value["enabled"])["enabled"] is False
+    lane.focus()                                                         # the same from the keyboard
+    phone.keyboard.press("ArrowRight")
+    wanted = {"enabled": False, "startBar": 1, "endBar": 3}
+    assert wait_for(song_loop, lambda value: value == wanted) == wanted
+    phone.keyboard.press("Shift+ArrowRight")
+    wanted = {"enabled": False, "startBar": 1, "endBar": 4}
+    assert wait_for(song_loop, lambda value: value == wanted) == wanted
+    phone.keyboard.press("Enter")
+    wanted = {"enabled": True, "startBar": 1, "endBar": 4}
+    assert wait_for(song_loop, lambda value: value == wanted) == wanted
+
+
 def test_the_page_reconnects_after_a_daemon_restart(chromium, playwright, tmp_path):
     first = RunningDaemon(tmp_path, CONFIG)
     second = None
@@ -364,6 +587,17 @@ def _seed_for_screens(daemon, folder: Path) -> None:
         daemon.client.put(f"/api/pads/{8 + index}", json={"loopId": loop["loopId"], "padName": loop["loopName"]})
     put_song(daemon, loops[0]["loopId"], "Drums", start_bar=0, bars=4)
     put_song(daemon, loops[1]["loopId"], "Bass", start_bar=2, bars=2)
+    effects = {"buses": [{"name": "Hall", "chain": [{"type": "reverb", "roomSize": 0.7, "dryLevel": 0.0}]},
+                         {"name": "Echo", "chain": [{"type": "delay", "delaySeconds": 0.375, "feedback": 0.4,
+                                                     "mix": 1.0}, {"type": "filter", "cutoffHz": 2500.0}]}],
+               "master": [{"type": "compressor", "thresholdDb": -12.0, "ratio": 3.0}]}
+    assert daemon.client.put("/api/effects", json=effects).status_code == 200
+    daemon.client.patch("/api/pads/8/sends", json={"sends": [0.3, 0.15]})
+    daemon.client.patch("/api/pads/10/sends", json={"sends": [0.5, 0.0, 0.2]})
+    daemon.client.patch("/api/transport", json={"loop": {"enabled": True, "startBar": 0, "endBar": 4}})
+    daemon.post("/api/mix-recording/start")                   # a recording in the library's list
+    time.sleep(1.0)
+    daemon.post("/api/mix-recording/stop")
     daemon.post("/api/pads/8/trigger")                        # a playing pad (and the meter) in the pictures
     job = daemon.post("/api/generate", json={"prompt": "deep house groove", "bars": 1, "options": 2}).json()
     assert daemon.wait_for_job(job["jobId"])["state"] == "done"
@@ -408,6 +642,12 @@ def test_every_screen_fits_and_has_touch_sized_controls(chromium, playwright, da
         if save:
             SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SCREENSHOT_DIR / f"{prefix}-{screen}.png"), scale="css")
+        if save and screen == "mixer":
+            page.locator("#effects-part").evaluate("part => part.scrollIntoView({block: 'start'})")
+            page.evaluate("() => window.scrollBy(0, -document.querySelector('.topbar').offsetHeight)")
+            page.wait_for_timeout(100)
+            page.screenshot(path=str(SCREENSHOT_DIR / f"{prefix}-effects.png"), scale="css")
+            page.evaluate("() => window.scrollTo(0, 0)")
     page.locator("#tab-pads").click()
     page.locator('.pad[data-pad-index="8"]').click(button="right")              # the settings sheet
     expect(page.locator("#pad-dialog")).to_be_visible()

@@ -13,6 +13,7 @@ import { animateSong, initSong } from "./song.js";
 import { initLibrary } from "./library.js";
 import { initGenerate } from "./generate.js";
 import { initMixer } from "./mixer.js";
+import { initRecordings } from "./recordings.js";
 import { $, $$ } from "./ui.js";
 
 const SCREENS = ["pads", "song", "library", "generate", "mixer"];
@@ -67,6 +68,7 @@ function startApp() {
     initLibrary();
     initGenerate();
     initMixer();
+    initRecordings();
     initTabs();
     requestAnimationFrame(frame);
   }

@@ -3,15 +3,18 @@
 // Pad colours follow the controller LEDs: empty off, loaded dim in its category's colour, queued flashing
 // green, playing bright green with a moving playhead, stopping flashing red. A tap sends PAD_TRIGGER over
 // the WebSocket (or POSTs the trigger route when the socket is down); gate pads play while held.
-// Long-press, right-click, the E key or "Edit pads" open the settings sheet.
+// Long-press, right-click, the E key or "Edit pads" open the settings sheet; an empty pad's sheet offers
+// recording into it (padrecord.js), and the pad being recorded into counts in flashing red, then shows red.
+// "Clear all" empties every pad in one undoable edit (DELETE /api/pads).
 
 import { api } from "./api.js";
 import { beatNow, emit, on, state } from "./store.js";
 import { send } from "./socket.js";
 import { loopRecord, padLabel, padTitle, pickLoop, PADS_PER_BANK, setPickerBank } from "./loops.js";
 import { drawWave, peaksOf, paintWith, showLoopWave } from "./wave.js";
+import { drawRecordPart, initPadRecord, recordingPad, refreshRecord } from "./padrecord.js";
 import {
-  $, act, ask, clamp, h, holdWhileDragging, onLongPress, setValue, showDialog, throttle,
+  $, act, ask, clamp, h, holdWhileDragging, onLongPress, setValue, showDialog, throttle, toast,
 } from "./ui.js";
 
 const THUMB_POINTS = 64;
@@ -77,16 +80,26 @@ async function loadInto(padIndex) {
   if (loop) await act(() => api("PUT", `/api/pads/${padIndex}`, { loopId: loop.loopId, padName: loop.loopName }));
 }
 
+const hasLoop = (pad) => Boolean(pad?.loopId || pad?.audioPath);
+
+// What a pad says about itself: its loop's name, or what the recording into it is doing.
+function padWords(pad, armed) {
+  if (armed) return pad.state === "recording" ? "recording" : "count-in";
+  return pad.state === "empty" ? "" : padTitle(pad);
+}
+
 function drawPad(button) {
   const pad = padAt(padIndexOf(button));
   button.hidden = !pad;
   if (!pad) return;
-  const title = padTitle(pad);
+  const armed = recordingPad() === pad.padIndex && !hasLoop(pad);
+  const words = padWords(pad, armed);
   button.dataset.state = pad.state;
   button.dataset.padIndex = pad.padIndex;
+  button.classList.toggle("armed", armed);
   button.querySelector(".pad-number").textContent = padLabel(pad.padIndex);
-  button.querySelector(".pad-name").textContent = pad.state === "empty" ? "" : title;
-  button.setAttribute("aria-label", `Pad ${padLabel(pad.padIndex)}: ${title}, ${pad.state}`);
+  button.querySelector(".pad-name").textContent = words;
+  button.setAttribute("aria-label", `Pad ${padLabel(pad.padIndex)}: ${words || padTitle(pad)}, ${pad.state}`);
   const canvas = button.querySelector(".pad-wave");
   if (canvas.dataset.loopId !== (pad.loopId ?? "")) showLoopWave(canvas, pad.loopId, THUMB_POINTS, { color: "#ffffff" });
   if (pad.loopId) rememberInfo(pad.loopId, button);
@@ -158,18 +171,21 @@ function openSettings(padIndex) {
   drawSettings();
   showDialog($("#pad-dialog"));
   loadRegion(pad);
+  if (!hasLoop(pad)) refreshRecord();
 }
 
 function drawSettings() {
   const pad = padAt(settingsPad);
   if (settingsPad === null || !pad) return;
-  const loaded = pad.state !== "empty";
+  const loaded = hasLoop(pad);
   $("#pad-dialog-title").textContent = `Pad ${padLabel(pad.padIndex)}`;
   const info = pad.loopId ? loopInfo.get(pad.loopId) : null;
   $("#pad-dialog-loop").textContent = loaded ? `Loop: ${info?.loopName ?? pad.loopId ?? pad.audioPath}` :
-    "This pad is empty: load a loop from the library.";
-  for (const id of ["#pad-name", "#pad-volume", "#pad-pan", "#pad-launch-mode", "#region-start-s", "#region-end-s",
-    "#pad-vary", "#pad-clear"]) $(id).disabled = !loaded;
+    "This pad is empty: load a loop from the library, or record into it.";
+  drawRecordPart(pad, loaded);
+  // An empty pad's sheet offers only what an empty pad can do: load a loop or record into it.
+  for (const id of ["#pad-name", "#pad-volume", "#pad-pan", "#pad-launch-mode"]) $(id).closest("label").hidden = !loaded;
+  for (const id of [".region", "#pad-vary", "#pad-clear"]) $(id).hidden = !loaded;
   setValue($("#pad-name"), pad.padName ?? "");
   setValue($("#pad-volume"), pad.volume ?? 0.8);
   setValue($("#pad-pan"), pad.pan ?? 0);
@@ -303,6 +319,12 @@ function initSettings() {
   $("#pad-dialog").addEventListener("close", () => { settingsPad = null; region = null; });
 }
 
+async function clearAll() {
+  if (!await ask("Take every loop off every pad? The loops stay in the library, and Undo brings the pads back.",
+    { ok: "Clear all pads", danger: true })) return;
+  if (await act(() => api("DELETE", "/api/pads"))) toast("Every pad is empty (Undo brings them back)", "info");
+}
+
 export function initPads() {
   $("#pad-grid").replaceChildren(...Array.from({ length: PADS_PER_BANK }, (_, slot) => cellFor(slot)));
   $("#pads-edit").addEventListener("click", (event) => {
@@ -311,9 +333,12 @@ export function initPads() {
     $("#pad-grid").classList.toggle("editing", editing);
   });
   $("#stop-all").addEventListener("click", () => act(() => api("POST", "/api/transport", { action: "stop_all" })));
+  $("#pads-clear").addEventListener("click", clearAll);
   $("#quantize").addEventListener("change", (event) => act(() => api("PATCH", "/api/transport",
     { quantize: event.target.value })));
   initSettings();
+  initPadRecord();
+  on("record", () => { drawGrid(); drawSettings(); });
   on("pads", (indices) => { drawBanks(); drawGrid(indices ?? undefined); if (!indices) drawSettings(); });
   on("project", () => {
     if (state.project) setValue($("#quantize"), state.project.quantizeGrid);

@@ -1,5 +1,5 @@
-// The song: bar ruler (tap or drag to move the playhead), loop region, tracks (name, mute, solo, volume,
-// pan) and clips drawn with their waveform. Clips are dragged to move (also to another track) and by their
+// The song: bar ruler (tap or drag to move the playhead), loop lane (drag to set the loop region:
+// looplane.js), tracks (name, mute, solo, volume, pan) and clips drawn with their waveform. Clips are dragged to move (also to another track) and by their
 // right edge to repeat or trim, always snapping to whole bars; keyboard users get the same with arrow keys.
 //
 // Arrangement changes send the whole project (arrange.js); mute, solo, volume and pan go through
@@ -11,6 +11,7 @@ import { loopBars, loopRecord } from "./loops.js";
 import { findClip, newTrack, saveSong } from "./arrange.js";
 import { initClipSheet, openClipSheet } from "./clipsheet.js";
 import { showLoopWave } from "./wave.js";
+import { buildLoopLane, drawLoopLane, loopNow, setLoopRegion } from "./looplane.js";
 import { $, act, ask, clamp, h, holdWhileDragging, keyed, randomId, setValue, throttle } from "./ui.js";
 
 const CLIP_POINTS = 160;
@@ -24,6 +25,7 @@ let drag = null;
 let renderWaiting = false;
 let focusClipId = null;
 let locating = null;          // the bar shown while the playhead is dragged
+let renderedBars = 0;         // the ruler's length when last drawn
 const records = new Map();    // loopId -> library record (for clip lengths and waveforms)
 
 const beatsPerBar = () => state.project?.beatsPerBar ?? state.transport?.beatsPerBar ?? 4;
@@ -32,8 +34,7 @@ const tracks = () => state.project?.tracks ?? [];
 function songBars() {
   let end = 0;
   for (const track of tracks()) for (const clip of track.clips) end = Math.max(end, clip.startBar + clip.durationBars);
-  const loop = state.transport?.song?.loop;
-  if (loop) end = Math.max(end, loop.endBar);
+  end = Math.max(end, loopNow().endBar);
   return Math.max(16, Math.ceil(end) + 8);
 }
 
@@ -45,6 +46,7 @@ function render() {
   const timeline = $("#timeline");
   if (!timeline.firstChild) timeline.append(buildFrame());
   const bars = songBars();
+  renderedBars = bars;
   const inner = $(".tl-inner", timeline);
   inner.style.setProperty("--bar-px", `${barPx}px`);
   inner.style.setProperty("--bars", String(bars));
@@ -62,7 +64,7 @@ function render() {
 
 function buildFrame() {
   const ruler = h("div", { class: "tl-ruler", role: "slider", tabindex: "0", "aria-label": "Song position (bar)" },
-    h("div", { class: "tl-loop", "aria-hidden": "true" }), h("div", { class: "tl-bars", "aria-hidden": "true" }));
+    h("div", { class: "tl-bars", "aria-hidden": "true" }));
   ruler.addEventListener("pointerdown", rulerDown);
   ruler.addEventListener("pointermove", rulerMove);
   ruler.addEventListener("pointerup", rulerUp);
@@ -72,7 +74,7 @@ function buildFrame() {
     h("div", { class: "tl-ruler-row" }, h("div", { class: "tl-corner" },
       h("button", { type: "button", class: "icon", id: "zoom-out", "aria-label": "Zoom out", onclick: () => zoom(0.8) }, "\u2212"),
       h("button", { type: "button", class: "icon", id: "zoom-in", "aria-label": "Zoom in", onclick: () => zoom(1.25) }, "+")),
-    ruler),
+    h("div", { class: "tl-rulers" }, buildLoopLane(() => barPx), ruler)),
     h("div", { class: "tl-tracks" }),
     h("p", { class: "tl-empty muted" }, "No tracks yet: add a track, then add clips from the library or the pads."),
     h("div", { class: "tl-playhead", "aria-hidden": "true" }));
@@ -86,14 +88,7 @@ function drawRuler(bars) {
   if (numbers.children.length !== bars) {
     numbers.replaceChildren(...Array.from({ length: bars }, (_, bar) => h("span", { class: "tl-bar" }, String(bar + 1))));
   }
-  const loop = state.transport?.song?.loop;
-  const band = $(".tl-loop");
-  band.hidden = !loop;
-  if (loop) {
-    band.style.left = `${loop.startBar * barPx}px`;
-    band.style.width = `${(loop.endBar - loop.startBar) * barPx}px`;
-    band.classList.toggle("on", loop.enabled);
-  }
+  drawLoopLane();
 }
 
 function buildRow(track) {
@@ -230,11 +225,14 @@ function drawTransport() {
   const song = transport.song;
   $("#song-play").setAttribute("aria-pressed", String(song.state !== "stopped"));
   $("#song-metronome").setAttribute("aria-pressed", String(Boolean(transport.metronome)));
-  $("#song-loop").setAttribute("aria-pressed", String(Boolean(song.loop?.enabled)));
-  setValue($("#loop-start"), (song.loop?.startBar ?? 0) + 1);
-  setValue($("#loop-end"), song.loop?.endBar ?? 4);
+  const loop = loopNow();
+  $("#song-loop").setAttribute("aria-pressed", String(Boolean(loop.enabled)));
+  setValue($("#loop-start"), loop.startBar + 1);
+  setValue($("#loop-end"), loop.endBar);
   const ruler = $("#timeline .tl-ruler");
   if (ruler) ruler.setAttribute("aria-valuenow", String(Math.floor(song.bar) + 1));
+  if (ruler && songBars() !== renderedBars) render();      // a loop region past the end lengthens the ruler
+  else drawLoopLane();
 }
 
 export function animateSong() {
@@ -286,7 +284,7 @@ function rulerKey(event) {
 function setLoop(enabled) {
   const startBar = Math.max(0, Math.round(Number($("#loop-start").value)) - 1);
   const endBar = Math.max(1, Math.round(Number($("#loop-end").value)));   // the daemon says when it is before the start
-  return act(() => api("PATCH", "/api/transport", { loop: { enabled, startBar, endBar } }));
+  return setLoopRegion(startBar, endBar, enabled);
 }
 
 // ---- clip dragging --------------------------------------------------------------------------------
@@ -432,15 +430,15 @@ export function initSong() {
   $("#song-forward").addEventListener("click", () => song("forward"));
   $("#song-metronome").addEventListener("click", () => act(() => api("PATCH", "/api/transport",
     { metronome: !state.transport?.metronome })));
-  $("#song-loop").addEventListener("click", () => setLoop(!state.transport?.song?.loop?.enabled));
+  $("#song-loop").addEventListener("click", () => setLoop(!loopNow().enabled));
   $("#loop-start").addEventListener("change", () => {
     // A start past the end moves the end along (same length), so typing a new region start never errs.
-    const loop = state.transport?.song?.loop ?? { startBar: 0, endBar: 4 };
+    const loop = loopNow();
     const start = Math.round(Number($("#loop-start").value));
     if (Math.round(Number($("#loop-end").value)) < start) $("#loop-end").value = start + loop.endBar - loop.startBar - 1;
     setLoop(Boolean(loop.enabled));
   });
-  $("#loop-end").addEventListener("change", () => setLoop(Boolean(state.transport?.song?.loop?.enabled)));
+  $("#loop-end").addEventListener("change", () => setLoop(Boolean(loopNow().enabled)));
   $("#track-add").addEventListener("click", () => saveSong((project) => { selectedTrackId = newTrack(project).trackId; }));
   $("#clip-add").addEventListener("click", () => openClipSheet(null, selectedTrackId));
   $("#clip-duplicate").addEventListener("click", () => selected && duplicateClip(selected.clipId));

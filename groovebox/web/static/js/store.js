@@ -2,7 +2,8 @@
 // publish/subscribe bus. Views never keep their own copy of daemon state; they redraw from `state` when told.
 //
 // Topics: "pads" (indices that changed, or null for all), "transport", "project", "jobs", "live",
-// "connection", "unpaired", "library" (the library changed: an upload, a generation, a delete).
+// "connection", "unpaired", "library" (the library changed: an upload, a generation, a delete), "record"
+// (recording into a pad: `record` changed), "effects" (the effects document changed on this page).
 
 export const state = {
   pads: [],                 // [{padIndex, state, loopId, padName, volume, pan, launchMode, ...}]
@@ -15,6 +16,7 @@ export const state = {
   live: { available: false, state: "off" },
   connection: "connecting", // connecting | online | offline
   padStartBeat: new Map(),  // padIndex -> the beat its current playback started on (for the playhead)
+  record: null,             // GET /api/record: {input, pad, state, bars}, or {unavailable: "<sentence>"}
 };
 
 const topics = new Map();

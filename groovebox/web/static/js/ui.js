@@ -97,17 +97,35 @@ export function onLongPress(element, handler, delayMs = 500) {
   element.addEventListener("contextmenu", (event) => { event.preventDefault(); if (!fired) handler(event); });
 }
 
-// Call `work(value)` at most every `periodMs`, always ending with the last value.
+// Call `work(value)` at most every `periodMs`, always ending with the last value. When `work` returns a
+// promise (a request), the next call waits until it settles: two requests from one control are never in
+// flight together, so the daemon cannot apply them out of order (they may travel on different connections).
 export function throttle(work, periodMs) {
-  let last = 0;
+  let last = -Infinity;
   let timer = null;
-  let pending;
-  const run = () => { last = performance.now(); timer = null; work(...pending); };
+  let running = false;
+  let pending = null;
+  const schedule = () => {
+    if (timer || running || !pending) return;
+    timer = setTimeout(run, Math.max(0, periodMs - (performance.now() - last)));
+  };
+  const run = async () => {
+    timer = null;
+    const args = pending;
+    pending = null;
+    last = performance.now();
+    running = true;
+    try {
+      await work(...args);
+    } finally {
+      running = false;
+      schedule();
+    }
+  };
   return (...args) => {
     pending = args;
-    const wait = periodMs - (performance.now() - last);
-    if (wait <= 0 && !timer) run();
-    else if (!timer) timer = setTimeout(run, Math.max(0, wait));
+    if (!timer && !running && performance.now() - last >= periodMs) run();
+    else schedule();
   };
 }
 
@@ -116,12 +134,17 @@ export function debounce(work, delayMs) {
   return (...args) => { clearTimeout(timer); timer = setTimeout(() => work(...args), delayMs); };
 }
 
-// Inputs the user is holding (a slider being dragged, a field being typed in) are not overwritten.
+// Inputs the user is holding (a slider being dragged or just moved, a field being typed in) are not
+// overwritten: the daemon's echo of an earlier value would pull the slider back under the finger or keys.
+const SETTLE_MS = 1000;
+
 export function busy(input) {
-  return input.dataset.held === "1" || document.activeElement === input && input.type !== "range";
+  return input.dataset.held === "1" || document.activeElement === input && input.type !== "range" ||
+    performance.now() - (input.movedAt ?? -Infinity) < SETTLE_MS;
 }
 
 export function holdWhileDragging(input) {
+  input.addEventListener("input", () => { input.movedAt = performance.now(); });
   input.addEventListener("pointerdown", () => { input.dataset.held = "1"; });
   const release = () => { input.dataset.held = ""; };
   input.addEventListener("pointerup", release);
