@@ -4,8 +4,10 @@ loop on a pad by touch and watching the pad follow the engine, generating and as
 clip on the song and dragging/resizing it by touch, exporting and downloading a WAV, undo/redo, recording
 (the record sheet's refusal without an audio input, the mix to a FLAC that downloads, a performance into the
 song), clearing every pad and undoing it, send levels and effect parameters reaching the API, the song loop
-dragged on the loop lane, reconnecting after a daemon restart, and every screen fitting a phone (screenshots
-for the README with ``GROOVEBOX_SCREENSHOTS=1``).
+dragged on the loop lane, an ambient scene created from a description and remixed (a layer's volume by touch,
+drift, intensity, loop points, the fade timer, stop, reloading it from the saved scenes) and a scene refused
+in gig mode, reconnecting after a daemon restart, and every screen fitting a phone (screenshots for the README
+with ``GROOVEBOX_SCREENSHOTS=1``).
 
 Each test but the pairing one opens a fresh browser context that already holds a paired cookie (the daemon
 helper's token) and sets up what it needs through the API, so the tests do not depend on each other's order.
@@ -36,7 +38,7 @@ expect.set_options(timeout=10_000)
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 CONFIG = '[generate]\nengine = "offline"\n'
-SCREENS = ("pads", "song", "library", "generate", "mixer")
+SCREENS = ("pads", "song", "library", "generate", "scene", "mixer")
 SCREENSHOT_DIR = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 LAPTOP = {"viewport": {"width": 1280, "height": 800}}
 GREEN = "rgb(56, 216, 107)"
@@ -554,6 +556,116 @@ def test_dragging_on_the_loop_lane_sets_the_song_loop(phone, daemon):
     assert wait_for(song_loop, lambda value: value == wanted) == wanted
 
 
+# ---------------------------------------------------------------------------------------------- ambient scenes
+
+def slide_by_touch(page, slider, to_value: float) -> float:
+    """Drag ``slider`` (a 0..1 range input) by touch from its thumb to ``to_value``; the value it shows after."""
+    slider.evaluate("slider => slider.scrollIntoView({block: 'center'})")
+    box = slider.bounding_box()
+    y = box["y"] + box["height"] / 2
+
+    def x_at(value: float) -> float:           # the thumb's centre travels between the ends minus its radius
+        return box["x"] + 8 + value * (box["width"] - 16)
+
+    touch_drag(page, (x_at(float(slider.input_value())), y), (x_at(to_value), y), steps=12, step_s=0.03, rest_s=0.2)
+    return float(slider.input_value())
+
+
+def test_an_ambient_scene_is_created_remixed_faded_and_reloaded(phone, daemon):
+    phone.locator("#tab-scene").tap()
+    expect(phone.locator("#scene-bank")).to_have_value("3")                   # bank D, the scenes' default
+    phone.locator("#scene-text").fill("thunderstorm at sea, waves on the rocks")
+    seconds = phone.locator("#scene-seconds")
+    expect(seconds).to_have_value("30")
+    seconds.fill("5")
+    create = phone.locator("#scene-create")
+    create.tap()
+    expect(create).to_be_disabled()                                            # planning and rendering
+    expect(phone.locator("#scene-progress")).to_be_visible()
+    strips = phone.locator(".scene-layer")
+    expect(strips.first).to_be_visible(timeout=60_000)
+    expect(create).to_be_enabled()
+    scene = daemon.get("/api/scene").json()
+    assert (scene["loaded"], scene["playing"], scene["bank"]) == (True, True, 3)
+    assert daemon.get("/api/scenes").json()[0]["sceneId"] == scene["sceneId"]
+    assert daemon.get("/api/scenes").json()[0]["seconds"] == 5.0                # the typed length
+    expect(phone.locator("#scene-narrative")).to_have_text(scene["narrative"])
+    layers = scene["layers"]
+    assert len(layers) >= 3
+    expect(strips).to_have_count(len(layers))
+    names = [name.lower().replace(" ", "_") for name in strips.locator(".layer-name").all_inner_texts()]
+    assert names == [layer["kind"] for layer in layers]
+
+    pad = layers[0]["pad"]
+    original = daemon.get("/api/pads").json()[pad]
+    target = 0.15 if original["volume"] > 0.5 else 0.85
+    shown = slide_by_touch(phone, strips.first.locator(".layer-volume"), target)
+    assert abs(shown - target) < 0.1, shown
+    volume = wait_for(lambda: daemon.get("/api/pads").json()[pad]["volume"], lambda value: abs(value - shown) < 0.006)
+    assert abs(volume - shown) < 0.006
+
+    drift = strips.nth(1).locator(".layer-drift")
+    drift.focus()
+    phone.keyboard.press("End")
+    assert wait_for(lambda: daemon.get("/api/scene").json()["layers"][1]["drift"], lambda value: value == 1.0) == 1.0
+    expect(strips.nth(1).locator(".layer-field", has=phone.locator(".layer-drift")).locator("output")).to_have_text("100 %")
+    intensity = strips.nth(1).locator(".layer-intensity")
+    intensity.focus()
+    phone.keyboard.press("Home")                                            # a key press re-renders the layer
+    assert wait_for(lambda: daemon.get("/api/scene").json()["layers"][1]["intensity"], lambda value: value == 0.0) == 0.0
+
+    strips.first.locator(".layer-loop").tap()                               # the pad sheet's region editor
+    expect(phone.locator("#pad-dialog")).to_be_visible()
+    expect(phone.locator("#pad-dialog-title")).to_have_text("Pad D1")
+    start = phone.locator("#region-start")
+    expect(start).to_be_focused()
+    expect(start).to_have_attribute("aria-valuemax", re.compile(r"^[45]\.\d+$"))
+    for _ in range(5):
+        phone.keyboard.press("ArrowRight")
+    start_s = wait_for(lambda: daemon.get("/api/pads").json()[pad]["loopStartOffsetSeconds"], lambda value: value > 0.2)
+    assert 0.2 < start_s < 0.3, start_s
+    phone.locator("#pad-dialog button[value=close]").tap()
+    expect(strips.first.locator(".layer-loop-text")).to_have_text(re.compile(rf"^Loop points {start_s:.2f}–"))
+
+    phone.get_by_role("button", name="15 min").tap()
+    assert wait_for(lambda: daemon.get("/api/scene").json()["fade"], lambda fade: fade is not None)["seconds"] == 900
+    expect(phone.locator("#scene-fade-left")).to_have_text(re.compile(r"^14:5\d left$"))   # counts down
+    phone.get_by_role("button", name="Cancel fade").tap()
+    assert wait_for(lambda: daemon.get("/api/scene").json()["fade"], lambda fade: fade is None) is None
+    expect(phone.locator("#scene-fade-left")).to_be_hidden()
+
+    phone.locator("#scene-stop").tap()
+    assert wait_for(lambda: daemon.get("/api/scene").json()["playing"], lambda playing: not playing) is False
+    expect(phone.locator("#scene-state")).to_have_text("stopped (bank D)")
+    assert wait_for(lambda: daemon.get("/api/pads").json()[pad]["state"], lambda state: state == "loaded") == "loaded"
+    expect(phone.get_by_role("button", name="15 min")).to_be_disabled()
+
+    saved = phone.locator("#scene-presets .scene-preset[aria-current=true]")
+    expect(saved).to_contain_text(scene["title"])
+    saved.get_by_role("button", name=f"Load {scene['title']} onto bank D and play it").tap()
+    assert wait_for(lambda: daemon.get("/api/scene").json()["playing"], lambda playing: playing) is True
+    expect(phone.locator("#scene-state")).to_have_text("playing on bank D")
+    reloaded = daemon.get("/api/pads").json()[pad]                          # the preset's mix is back
+    assert (reloaded["volume"], reloaded["loopStartOffsetSeconds"]) == (original["volume"], 0.0)
+    expect(strips.first.locator(".layer-volume")).to_have_value(f"{round(original['volume'], 2):g}")
+    daemon.post("/api/scene/stop")
+
+
+def test_a_scene_refused_in_gig_mode_shows_the_daemons_sentence(chromium, playwright, tmp_path):
+    with RunningDaemon(tmp_path, CONFIG + "[project]\nsave_lock = true\n") as locked:
+        page = open_page(chromium, playwright, locked, screen="scene")
+        page.locator("#scene-text").fill("quiet forest at dawn")
+        page.locator("#scene-seconds").fill("5")
+        page.locator("#scene-create").tap()
+        expect(page.locator("#scene-error")).to_have_text(re.compile(r"^save-lock is on \(gig mode\): creating a scene was not done"))
+        expect(page.locator("#scene-create")).to_be_enabled()
+        assert locked.get("/api/scenes").json() == []
+        assert locked.get("/api/scene").json()["loaded"] is False
+        errors = page.page_errors
+        page.context.close()
+        assert not errors, errors
+
+
 def test_the_page_reconnects_after_a_daemon_restart(chromium, playwright, tmp_path):
     first = RunningDaemon(tmp_path, CONFIG)
     second = None
@@ -601,6 +713,9 @@ def _seed_for_screens(daemon, folder: Path) -> None:
     daemon.post("/api/pads/8/trigger")                        # a playing pad (and the meter) in the pictures
     job = daemon.post("/api/generate", json={"prompt": "deep house groove", "bars": 1, "options": 2}).json()
     assert daemon.wait_for_job(job["jobId"])["state"] == "done"
+    scene = daemon.post("/api/scenes", json={"text": "midnight in a neon-lit Tokyo back-alley, light rain", "seconds": 5})
+    assert scene.status_code == 200, scene.text
+    assert daemon.post("/api/scene/fade", json={"seconds": 1800}).status_code == 200    # the timer in the picture
 
 
 def _undersized_controls(page) -> list[str]:
@@ -636,12 +751,22 @@ def test_every_screen_fits_and_has_touch_sized_controls(chromium, playwright, da
         page.wait_for_timeout(300)                                              # waveforms arrive
         if screen == "generate":
             expect(page.locator("#gen-jobs .result").first).to_be_visible()       # jobs come with the snapshot
+        if screen == "scene":
+            expect(page.locator(".scene-layer").first).to_be_visible()
+            expect(page.locator(".scene-preset").first).to_be_visible()
         width = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
         assert width[0] <= width[1], f"{screen} scrolls sideways on {device_name}: {width}"
         assert _undersized_controls(page) == [], screen
         if save:
             SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SCREENSHOT_DIR / f"{prefix}-{screen}.png"), scale="css")
+        if save and screen == "scene" and device_name == "Pixel 7":
+            for part, name in (("#scene-now", "scene"), ("#scene-layers-part", "scene-layers")):
+                page.locator(part).evaluate("part => part.scrollIntoView({block: 'start'})")
+                page.evaluate("() => window.scrollBy(0, -document.querySelector('.topbar').offsetHeight - 8)")
+                page.wait_for_timeout(100)
+                page.screenshot(path=str(SCREENSHOT_DIR / f"{prefix}-{name}.png"), scale="css")
+            page.evaluate("() => window.scrollTo(0, 0)")
         if save and screen == "mixer":
             page.locator("#effects-part").evaluate("part => part.scrollIntoView({block: 'start'})")
             page.evaluate("() => window.scrollBy(0, -document.querySelector('.topbar').offsetHeight)")

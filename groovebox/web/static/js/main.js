@@ -14,9 +14,10 @@ import { initLibrary } from "./library.js";
 import { initGenerate } from "./generate.js";
 import { initMixer } from "./mixer.js";
 import { initRecordings } from "./recordings.js";
+import { initScene } from "./scene.js";
 import { $, $$ } from "./ui.js";
 
-const SCREENS = ["pads", "song", "library", "generate", "mixer"];
+const SCREENS = ["pads", "song", "library", "generate", "scene", "mixer"];
 let started = false;
 
 function showScreen(name, { focus = false } = {}) {
@@ -69,6 +70,7 @@ function startApp() {
     initGenerate();
     initMixer();
     initRecordings();
+    initScene();
     initTabs();
     requestAnimationFrame(frame);
   }

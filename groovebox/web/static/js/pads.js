@@ -163,7 +163,9 @@ export function animatePads() {
 
 const patchPad = throttle((padIndex, change) => act(() => api("PATCH", `/api/pads/${padIndex}`, change)), 120);
 
-function openSettings(padIndex) {
+// Open pad `padIndex`'s settings sheet; `atRegion` puts the keyboard on the loop start handle (the scene
+// screen's "loop points").
+export function openSettings(padIndex, { atRegion = false } = {}) {
   const pad = padAt(padIndex);
   if (!pad) return;
   settingsPad = padIndex;
@@ -172,6 +174,10 @@ function openSettings(padIndex) {
   showDialog($("#pad-dialog"));
   loadRegion(pad);
   if (!hasLoop(pad)) refreshRecord();
+  else if (atRegion) {
+    $("#region-start").focus();
+    $(".region").scrollIntoView({ block: "center" });
+  }
 }
 
 function drawSettings() {

@@ -17,6 +17,7 @@ export const state = {
   connection: "connecting", // connecting | online | offline
   padStartBeat: new Map(),  // padIndex -> the beat its current playback started on (for the playhead)
   record: null,             // GET /api/record: {input, pad, state, bars}, or {unavailable: "<sentence>"}
+  scene: null,              // GET /api/scene (not on the WebSocket: scene.js asks while its screen shows)
 };
 
 const topics = new Map();
