@@ -25,11 +25,12 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import math
 import random
 from concurrent.futures import Executor
 from pathlib import Path
 
-from groovebox.ambient.build import DEFAULT_SECONDS, build_scene, preset_path, render_variant
+from groovebox.ambient.build import DEFAULT_SECONDS, build_scene, preset_path, render_variant, write_preset
 from groovebox.ambient.scene import Scene, SceneLayer
 from groovebox.control.editor import LoadBank
 from groovebox.control.savelock import SaveLock
@@ -124,7 +125,7 @@ class ScenePlayer:
         """Put ``preset``'s layers on bank ``bank`` (one undoable edit); start them when ``play``."""
         self.stop()
         scene = Scene.model_validate(preset["scene"])
-        pads = tuple(_layer_pad(bank * 16 + index, layer, entry["loopId"], self.editor.project.bpm)
+        pads = tuple(_layer_pad(bank * 16 + index, layer, entry, self.editor.project.bpm)
                      for index, (layer, entry) in enumerate(zip(scene.layers, preset["layers"], strict=True)))
         title = scene.title or scene.text[:40]
         self.editor.apply(LoadBank(bank, pads, _scene_effects(self.editor.project.effects), f"load scene {title}"))
@@ -193,6 +194,24 @@ class ScenePlayer:
                                                   self._rng.randrange(2**31)))
         self._swap(layer_index, audio)
         self.preset["scene"]["layers"][layer_index]["intensity"] = intensity
+        return self.describe()
+
+    def save(self) -> dict:
+        """Write the scene as it plays now into its preset: each layer's gain, pan and sends from its pad,
+        its loop points, drift and intensity (loading the preset again brings this mix back)."""
+        if self.preset is None:
+            raise SceneError("no scene is loaded")
+        self.save_lock.check("saving the scene")
+        for index, layer in enumerate(self.preset["scene"]["layers"]):
+            pad = self.editor.project.pad_at(self.bank * 16 + index)
+            if pad is None:
+                continue
+            sends = list(pad.sends) + [0.0, 0.0]
+            layer.update(gain_db=_gain_db(pad.volume), pan=pad.pan, reverb_send=sends[0], delay_send=sends[1])
+            self.preset["layers"][index].update(loopStartSeconds=pad.loop_start_offset_seconds,
+                                                loopEndSeconds=pad.loop_end_offset_seconds)
+        Scene.model_validate(self.preset["scene"])
+        write_preset(self.data_dir, self.preset)
         return self.describe()
 
     def set_drift(self, layer_index: int, drift: float) -> dict:
@@ -313,10 +332,17 @@ def _plan(planner, text: str, seed: int | None) -> Scene:
     return (planner or plan_offline)(text, seed=seed)
 
 
-def _layer_pad(pad_index: int, layer: SceneLayer, loop_id: str, bpm: float) -> Pad:
-    return Pad(pad_index=pad_index, loop_id=loop_id, pad_name=layer.kind.value.replace("_", " "),
+def _layer_pad(pad_index: int, layer: SceneLayer, entry: dict, bpm: float) -> Pad:
+    return Pad(pad_index=pad_index, loop_id=entry["loopId"], pad_name=layer.kind.value.replace("_", " "),
                volume=layer_volume(layer), pan=layer.pan, launch_mode="toggle", quantize="off", native_bpm=bpm,
-               sends=[layer.reverb_send, layer.delay_send, 0.0, 0.0])
+               sends=[layer.reverb_send, layer.delay_send, 0.0, 0.0],
+               loop_start_offset_seconds=entry.get("loopStartSeconds", 0.0),
+               loop_end_offset_seconds=entry.get("loopEndSeconds"))
+
+
+def _gain_db(volume: float) -> float:
+    """The layer gain a pad volume plays (the inverse of ``layer_volume``, within the scene's range)."""
+    return max(-40.0, min(6.0, 20.0 * math.log10(max(volume, 1e-4))))
 
 
 def _scene_effects(effects: EffectsConfig) -> EffectsConfig | None:

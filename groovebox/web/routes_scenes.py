@@ -124,6 +124,14 @@ def router() -> APIRouter:
             return _player(context).fade_out(fade.seconds)
         return await _scene_call(work)
 
+    @api.post("/scene/save")
+    async def save_scene(context: Context) -> dict:
+        """Keep the scene as it plays now in its preset: each layer's volume, pan, sends and loop points (its
+        pad's settings), drift and intensity."""
+        async def work():
+            return _player(context).save()
+        return await _scene_call(work)
+
     @api.delete("/scene/fade")
     async def cancel_fade(context: Context) -> dict:
         """Cancel the fade-out timer; every layer comes back to its level."""

@@ -175,3 +175,29 @@ def test_play_twice_a_new_fade_and_a_stop_from_elsewhere_leave_no_stray_tasks(tm
 
     playing, tasks_done = asyncio.run(scenario())
     assert playing is False and all(tasks_done)
+
+
+def test_saving_keeps_the_mix_as_it_plays_and_loading_brings_it_back(tmp_path):
+    from groovebox.control.editor import SetPadPan, SetPadRegion, SetPadVolume, SetSends
+
+    player, _, editor = make_player(tmp_path)
+
+    async def scenario():
+        preset = await player.create("rain on a tin roof", seconds=5.0, seed=1)
+        player.load(preset, play=False)
+        editor.apply(SetPadVolume(48, 0.5))
+        editor.apply(SetPadPan(48, -0.4))
+        editor.apply(SetSends((0.7, 0.1, 0.0, 0.0), pad_index=48))
+        editor.apply(SetPadRegion(48, 0.5, 3.0))
+        player.set_drift(0, 0.6)
+        player.save()
+        player.load(preset, play=False)                  # the same dict; now read it back from disk
+        editor.apply(SetPadVolume(48, 1.0))
+        from groovebox.control.scenes import read_preset
+        return player.load(read_preset(tmp_path, preset["sceneId"]), play=False)
+
+    state = asyncio.run(scenario())
+    pad = editor.project.pad_at(48)
+    assert pad.volume == pytest.approx(0.5, abs=1e-3) and pad.pan == -0.4 and pad.sends[:2] == [0.7, 0.1]
+    assert (pad.loop_start_offset_seconds, pad.loop_end_offset_seconds) == (0.5, 3.0)
+    assert state["layers"][0]["drift"] == 0.6

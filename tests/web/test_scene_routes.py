@@ -1,5 +1,6 @@
 """Ambient scenes over HTTP on a real ``groovebox run`` (offline planner, layers rendered in its worker)."""
 
+import math
 import time
 
 import pytest
@@ -29,6 +30,8 @@ def test_a_scene_is_built_loaded_played_changed_and_faded_from_the_phone(daemon)
     changed = daemon.client.patch("/api/scene/layers/0", json={"drift": 0.5, "intensity": 0.9}, timeout=60).json()
     assert changed["layers"][0]["drift"] == 0.5 and changed["layers"][0]["intensity"] == 0.9
     assert daemon.client.patch("/api/pads/49", json={"volume": 0.2}).status_code == 200    # a layer is a pad
+    saved = daemon.post("/api/scene/save").json()
+    assert saved["layers"][1]["gain_db"] == pytest.approx(20 * math.log10(0.2), abs=0.01)  # kept in the preset
 
     assert daemon.post("/api/scene/fade", json={"seconds": 1}).json()["fade"]["seconds"] == 1
     time.sleep(1.8)

@@ -177,6 +177,9 @@ async function sceneAction(method, path, body) {
 function initNow() {
   $("#scene-play").addEventListener("click", () => sceneAction("POST", "/api/scene/play"));
   $("#scene-stop").addEventListener("click", () => sceneAction("POST", "/api/scene/stop"));
+  $("#scene-save").addEventListener("click", async () => {
+    if (await sceneAction("POST", "/api/scene/save")) toast("The scene's mix is saved", "info");
+  });
   for (const button of document.querySelectorAll("#scene-fade-buttons button")) {
     button.addEventListener("click", () => sceneAction("POST", "/api/scene/fade",
       { seconds: Number(button.dataset.minutes) * 60 }));
