@@ -23,6 +23,10 @@ Effects (``SetEffect``, ``SetPadSends``, ``SetTrackSends``; see ``effects.py``):
 declick tails feed the send buses post-fader inside each segment; after the block's last segment the buses
 run and return into the mix, then the master insert processes it, then the master chain. Without any effect
 processor none of this runs and the output is bit-identical to an engine without effects.
+
+Recording (``ArmRecord``, ``StopRecord``; see ``recorder.py``): the backend hands ``capture`` each input block
+before rendering the same frames; the take's start and end split blocks like launches, and at its end the pad
+plays it. ``SetMasterTap`` copies every output block into a ring the control loop drains (the live mix).
 """
 
 from __future__ import annotations

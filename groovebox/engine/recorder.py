@@ -109,9 +109,8 @@ class Recorder:
         return True
 
     def capture(self, inp: np.ndarray, first_frame: int, frames: int) -> None:
-        """Copy the part of an input block (engine frames ``first_frame ..``) that belongs to the take."""
-        if self.state not in (RecorderState.RECORDING, RecorderState.FINISHING, RecorderState.COUNT_IN):
-            return
+        """Copy the part of an input block (engine frames ``first_frame ..``) that belongs to the take (the
+        engine calls this only while a recording is armed)."""
         take_from = self.start_frame + self.latency_frames
         take_to = take_from + min(self.end_frame - self.start_frame, len(self.buffer))
         first = max(first_frame, take_from)
