@@ -107,6 +107,12 @@ class MixRecorder:
                           "seconds": round(frames / self.sample_rate, 2)})
         return found
 
+    def delete(self, name: str) -> None:
+        """Delete the finished recording called ``name`` (MixRecordError when there is none)."""
+        if self.path is not None and self.recording and name == self.path.name:
+            raise MixRecordError(f"{name} is being recorded; stop it first")
+        self.file(name).unlink()
+
     def file(self, name: str) -> Path:
         """The finished recording called ``name``; MixRecordError when there is none."""
         path = self.folder / name

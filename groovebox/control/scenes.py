@@ -39,7 +39,8 @@ from groovebox.engine import commands as c
 from groovebox.fx.spec import Bus, Delay, EffectsConfig, Reverb
 from groovebox.project.model import Pad
 
-__all__ = ["SceneError", "ScenePlayer", "list_presets", "read_preset", "layer_volume", "DEFAULT_BANK"]
+__all__ = ["SceneError", "ScenePlayer", "delete_preset", "list_presets", "read_preset", "layer_volume",
+           "DEFAULT_BANK"]
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,12 @@ def list_presets(data_dir: Path) -> list[dict]:
         except (OSError, ValueError, KeyError) as error:
             log.warning("skipping unreadable scene preset %s: %s", path.name, error)
     return presets
+
+
+def delete_preset(data_dir: Path, scene_id: str) -> None:
+    """Delete a saved scene's preset; its layers stay in the library (delete them there, with its checks)."""
+    read_preset(data_dir, scene_id)
+    preset_path(data_dir, scene_id).unlink()
 
 
 def read_preset(data_dir: Path, scene_id: str) -> dict:

@@ -81,6 +81,14 @@ def router() -> APIRouter:
             raise HTTPException(404, str(error)) from None
         return FileResponse(path, media_type="audio/flac", filename=name)
 
+    @api.delete("/recordings/{name}", status_code=204)
+    async def delete_recording(context: Context, name: str) -> None:
+        """Delete a finished mix recording."""
+        try:
+            _mix_recorder(context).delete(name)
+        except MixRecordError as error:
+            raise HTTPException(404 if error.args[0].startswith("no recording") else 409, str(error)) from None
+
     @api.get("/song/record")
     async def song_recording(context: Context) -> dict:
         """Whether pad launches are being recorded into the song, for how many bars, clips so far, notes."""

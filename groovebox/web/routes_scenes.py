@@ -12,7 +12,14 @@ from pydantic import ConfigDict, Field
 
 from groovebox.ambient.build import DEFAULT_SECONDS
 from groovebox.control.savelock import SaveLocked
-from groovebox.control.scenes import DEFAULT_BANK, SceneError, ScenePlayer, list_presets, read_preset
+from groovebox.control.scenes import (
+    DEFAULT_BANK,
+    SceneError,
+    ScenePlayer,
+    delete_preset,
+    list_presets,
+    read_preset,
+)
 from groovebox.web.context import WebContext, context_of, locked_error
 from groovebox.web.models import Camel
 
@@ -99,6 +106,17 @@ def router() -> APIRouter:
         async def work():
             return _player(context).load(read_preset(context.data_dir, scene_id), load.bank, load.play)
         return await _scene_call(work)
+
+    @api.delete("/scenes/{scene_id}", status_code=204)
+    async def delete_scene(context: Context, scene_id: SceneId) -> None:
+        """Delete a saved scene (its layers stay in the library); the loaded scene keeps playing."""
+        try:
+            context.save_lock.check("deleting a scene")
+            delete_preset(context.data_dir, scene_id)
+        except SaveLocked as error:
+            raise locked_error(error) from None
+        except SceneError as error:
+            raise HTTPException(404, str(error)) from None
 
     @api.get("/scene")
     async def current_scene(context: Context) -> dict:

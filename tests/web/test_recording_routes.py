@@ -30,6 +30,9 @@ def test_the_live_mix_is_recorded_to_a_flac_file_that_can_be_downloaded(daemon):
     audio, rate = soundfile.read(io.BytesIO(download.content))
     assert rate == 48000 and audio.shape[1] == 2 and len(audio) / 48000 == pytest.approx(stopped["seconds"], abs=0.006)
     assert daemon.get("/api/recordings/..%2Fgroovebox.db").status_code == 404
+    assert daemon.client.delete(f"/api/recordings/{stopped['file']}").status_code == 204
+    assert all(r["file"] != stopped["file"] for r in daemon.get("/api/recordings").json())
+    assert daemon.client.delete(f"/api/recordings/{stopped['file']}").status_code == 404
 
 
 def test_a_performance_becomes_a_song_track(daemon, tmp_path):

@@ -39,6 +39,10 @@ def test_a_scene_is_built_loaded_played_changed_and_faded_from_the_phone(daemon)
 
     reloaded = daemon.post(f"/api/scenes/{scene['sceneId']}/load", json={"bank": 2, "play": False}).json()
     assert reloaded["bank"] == 2 and [layer["pad"] for layer in reloaded["layers"]][0] == 32
+    assert daemon.client.delete(f"/api/scenes/{scene['sceneId']}").status_code == 204
+    assert daemon.get("/api/scenes").json() == []
+    assert daemon.get("/api/loops", params={"source": "scene"}).json()["total"] == len(kinds)   # loops stay
+    assert daemon.client.delete(f"/api/scenes/{scene['sceneId']}").status_code == 404
 
 
 def test_scene_requests_are_checked(daemon):
