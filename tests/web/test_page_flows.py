@@ -400,6 +400,10 @@ def test_the_mix_is_recorded_and_its_flac_downloads_from_the_library(phone, daem
     info = soundfile.info(download.path())
     assert (info.format, info.samplerate, info.channels) == ("FLAC", 48000, 2)
     assert abs(info.duration - finished["seconds"]) < 0.05
+    phone.get_by_role("button", name=f"Delete {finished['file']}").tap()
+    phone.locator("#ask-ok").tap()                                         # confirmed
+    expect(link).to_be_hidden()
+    assert all(r["file"] != finished["file"] for r in daemon.get("/api/recordings").json())
 
 
 def test_a_pad_performance_is_recorded_into_the_song(phone, daemon, tmp_path):
@@ -649,6 +653,11 @@ def test_an_ambient_scene_is_created_remixed_faded_and_reloaded(phone, daemon):
     assert (reloaded["volume"], reloaded["loopStartOffsetSeconds"]) == (original["volume"], 0.0)
     expect(strips.first.locator(".layer-volume")).to_have_value(f"{round(original['volume'], 2):g}")
     daemon.post("/api/scene/stop")
+
+    phone.get_by_role("button", name=f"Delete the saved scene {scene['title']}").tap()
+    phone.locator("#ask-ok").tap()
+    expect(phone.locator("#scene-presets .scene-preset")).to_have_count(0)
+    assert daemon.get("/api/scenes").json() == []
 
 
 def test_a_scene_refused_in_gig_mode_shows_the_daemons_sentence(chromium, playwright, tmp_path):

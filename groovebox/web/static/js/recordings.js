@@ -9,7 +9,7 @@
 
 import { api } from "./api.js";
 import { emit, on, state } from "./store.js";
-import { $, act, h, keyed, toast } from "./ui.js";
+import { $, act, ask, h, keyed, toast } from "./ui.js";
 
 const POLL_MS = 1000;
 
@@ -97,13 +97,23 @@ async function refreshList() {
 }
 
 function buildItem() {
-  return h("li", { class: "loop-item recording-item" },
+  const remove = h("button", { type: "button", class: "recording-delete danger" }, "Delete");
+  const node = h("li", { class: "loop-item recording-item" },
     h("div", { class: "loop-text" }, h("span", { class: "loop-name" }), h("span", { class: "loop-meta muted" })),
-    h("div", { class: "loop-actions" }, h("a", { class: "button recording-download" }, "Download")));
+    h("div", { class: "loop-actions" }, h("a", { class: "button recording-download" }, "Download"), remove));
+  remove.addEventListener("click", () => deleteRecording(node.item));
+  return node;
+}
+
+async function deleteRecording(item) {
+  if (!await ask(`Delete the mix recording ${item.file}? It cannot be undone.`, { ok: "Delete", danger: true })) return;
+  if (await act(() => api("DELETE", `/api/recordings/${encodeURIComponent(item.file)}`)) !== undefined) refreshList();
 }
 
 function drawItem(node, item) {
+  node.item = item;
   node.querySelector(".loop-name").textContent = item.file;
+  node.querySelector(".recording-delete").setAttribute("aria-label", `Delete ${item.file}`);
   node.querySelector(".loop-meta").textContent = `${clock(item.seconds)} · FLAC · ${megabytes(item.bytes)}`;
   const link = node.querySelector(".recording-download");
   link.href = `/api/recordings/${encodeURIComponent(item.file)}`;

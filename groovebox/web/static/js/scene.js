@@ -13,7 +13,7 @@ import { api } from "./api.js";
 import { on, state } from "./store.js";
 import { PADS_PER_BANK } from "./loops.js";
 import { drawLayers, onLayerAnswer } from "./scenelayers.js";
-import { $, act, debounce, formatSeconds, h, keyed, toast } from "./ui.js";
+import { $, act, ask, debounce, formatSeconds, h, keyed, toast } from "./ui.js";
 
 const DEFAULT_BANK = 3;
 const FADE_POLL_MS = 1000;
@@ -200,11 +200,19 @@ async function refreshPresets() {
 
 function buildPreset() {
   const load = h("button", { type: "button", class: "scene-load" }, "Load");
+  const remove = h("button", { type: "button", class: "scene-delete danger" }, "Delete");
   const node = h("li", { class: "loop-item scene-preset" },
     h("div", { class: "loop-text" }, h("span", { class: "loop-name" }), h("span", { class: "loop-meta muted" })),
-    h("div", { class: "loop-actions" }, load));
+    h("div", { class: "loop-actions" }, load, remove));
   load.addEventListener("click", () => loadPreset(node.preset));
+  remove.addEventListener("click", () => deletePreset(node.preset));
   return node;
+}
+
+async function deletePreset(preset) {
+  const question = `Delete the saved scene \u201c${preset.title}\u201d? Its layers stay in the library.`;
+  if (!await ask(question, { ok: "Delete", danger: true })) return;
+  if (await act(() => api("DELETE", `/api/scenes/${encodeURIComponent(preset.sceneId)}`)) !== undefined) refreshPresets();
 }
 
 function describedAt(createdAt) {
@@ -224,6 +232,7 @@ function drawPreset(node, preset) {
     `${preset.layers} layers`, `${Math.round(preset.seconds)} s`, describedAt(preset.createdAt),
     current ? "loaded" : ""];
   $(".loop-meta", node).textContent = words.filter(Boolean).join(" \u00b7 ");
+  $(".scene-delete", node).setAttribute("aria-label", `Delete the saved scene ${preset.title}`);
   $(".scene-load", node).setAttribute("aria-label",
     `Load ${preset.title} onto bank ${bankName(Number($("#scene-bank").value))} and play it`);
 }
