@@ -116,6 +116,19 @@ def daemon_factory(jack_server):
     return start_daemon
 
 
+@pytest.fixture
+def no_thread_switches():
+    """tracemalloc counts every thread's allocations: while a test measures the audio path, other Python
+    threads (a fake server's, a worker left over from an earlier test) must not run, or their allocations
+    are counted as the engine's. A long switch interval keeps the GIL with the test's thread."""
+    import sys
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(60.0)
+    yield
+    sys.setswitchinterval(interval)
+
+
 def pytest_unconfigure(config):
     """After the run, the interpreter must exit: if something (a queue feeder thread, a leaked non-daemon
     thread) holds it for a minute, print every thread's stack and exit with an error instead of hanging CI."""
