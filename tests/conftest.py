@@ -117,16 +117,21 @@ def daemon_factory(jack_server):
 
 
 @pytest.fixture
-def no_thread_switches():
-    """tracemalloc counts every thread's allocations: while a test measures the audio path, other Python
-    threads (a fake server's, a worker left over from an earlier test) must not run, or their allocations
-    are counted as the engine's. A long switch interval keeps the GIL with the test's thread."""
+def measuring_alone():
+    """tracemalloc counts every allocation in the process: while a test measures the audio path, nothing else
+    may allocate. Other Python threads (a fake server's, a worker left from an earlier test) are held off by
+    a long switch interval, and the garbage collector, which would run finalizers of earlier tests' objects
+    (warnings, closed transports) in the middle of a measured block, is collected first and paused."""
+    import gc
     import sys
 
     interval = sys.getswitchinterval()
+    gc.collect()
+    gc.disable()
     sys.setswitchinterval(60.0)
     yield
     sys.setswitchinterval(interval)
+    gc.enable()
 
 
 def pytest_unconfigure(config):

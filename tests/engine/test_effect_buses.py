@@ -76,7 +76,7 @@ def test_sends_and_empty_slots_leave_the_output_bit_identical():
     assert np.array_equal(plain, with_sends)
 
 
-def test_no_effects_render_allocates_nothing_block_sized(no_thread_switches):
+def test_no_effects_render_allocates_nothing_block_sized(measuring_alone):
     engine = playing_engine(c.SetPadSends(0, (1.0, 0.0, 0.0, 0.0)))
     out = np.zeros((1024, 2), np.float32)
     for _ in range(10):

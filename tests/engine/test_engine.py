@@ -49,7 +49,7 @@ def test_render_is_bit_identical_across_block_sizes(make_engine, block_frames):
     np.testing.assert_array_equal(out, expected)
 
 
-def test_render_does_not_allocate(make_engine, no_thread_switches):
+def test_render_does_not_allocate(make_engine, measuring_alone):
     engine = make_engine(quantize=c.Quantize.OFF)
     for pad in range(16):
         engine.post(c.LoadPad(pad, noise(30000 + 977 * pad, pad), 120.0 if pad % 2 else 97.0, volume=0.8))

@@ -268,7 +268,7 @@ def test_ring_helpers_wrap(producer):
     assert decoded(ring[:3]).tolist() == [10, 11, 12]
 
 
-def test_a_playing_stream_pad_renders_without_allocating(make_engine, producer, no_thread_switches):
+def test_a_playing_stream_pad_renders_without_allocating(make_engine, producer, measuring_alone):
     producer.write_until(CAPACITY // 2 - SR)
     producer.downbeat(0.0)
     engine = make_engine()
@@ -288,7 +288,7 @@ def test_a_playing_stream_pad_renders_without_allocating(make_engine, producer, 
     assert peak < out.nbytes // 2, peak
 
 
-def test_an_underrunning_stream_pad_renders_without_allocating(make_engine, producer, no_thread_switches):
+def test_an_underrunning_stream_pad_renders_without_allocating(make_engine, producer, measuring_alone):
     producer.write_until(3 * SR)
     producer.downbeat(0.0)
     engine = make_engine()

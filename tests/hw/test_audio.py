@@ -272,7 +272,7 @@ def test_stats_ring_keeps_the_latest_loads():
     assert stats.recent_dsp_load(blocks=2) == pytest.approx(0.575)
 
 
-def test_stats_update_does_not_allocate(no_thread_switches):
+def test_stats_update_does_not_allocate(measuring_alone):
     import tracemalloc
 
     stats = AudioStats()
