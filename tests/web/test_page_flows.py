@@ -603,7 +603,10 @@ def test_an_ambient_scene_is_created_remixed_faded_and_reloaded(phone, daemon):
     pad = layers[0]["pad"]
     original = daemon.get("/api/pads").json()[pad]
     target = 0.15 if original["volume"] > 0.5 else 0.85
-    shown = slide_by_touch(phone, strips.first.locator(".layer-volume"), target)
+    for _ in range(2):            # a drag begun while a poll redraws the strip can be lost: drag again
+        shown = slide_by_touch(phone, strips.first.locator(".layer-volume"), target)
+        if abs(shown - target) < 0.1:
+            break
     assert abs(shown - target) < 0.1, shown
     volume = wait_for(lambda: daemon.get("/api/pads").json()[pad]["volume"], lambda value: abs(value - shown) < 0.006)
     assert abs(volume - shown) < 0.006
