@@ -174,7 +174,8 @@ class Daemon:
         self.audio = open_audio(audio_settings.backend, sample_rate=audio_settings.sample_rate,
                                 block_frames=audio_settings.block_frames, device=audio_settings.device or None,
                                 client_name=audio_settings.jack_client_name,
-                                autoconnect=audio_settings.jack_autoconnect, input=audio_settings.input)
+                                autoconnect=audio_settings.jack_autoconnect, input=audio_settings.input,
+                                ahead_blocks=audio_settings.ahead_blocks)
         self.audio.start(self.engine.render, self.engine.capture)
         warnings = list(self.editor.warnings)
         if audio_settings.backend == "auto" and self.audio.name == "null":

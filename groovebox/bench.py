@@ -115,7 +115,7 @@ def bench_generate(runs: int = 24, bars: int = 4, tempo_bpm: int = 120) -> dict:
     }
 
 
-def bench_soak(seconds: float = 60.0, block_frames: int = 256, generate: str = "") -> dict:
+def bench_soak(seconds: float = 60.0, block_frames: int = 256, generate: str = "", ahead_blocks: int = 3) -> dict:
     """Run the daemon with 16 playing pads through PortAudio on a private JACK dummy server.
 
     ``generate`` "offline", "lyria" or "both": meanwhile, generation jobs run back to back in the daemon's
@@ -131,12 +131,13 @@ def bench_soak(seconds: float = 60.0, block_frames: int = 256, generate: str = "
             _fake_lyria(generate) as lyria_url:
         server.apply_env()
         project_file = _write_soak_project(Path(tmp))
-        settings = Settings.model_validate({"audio": {"backend": "portaudio", "block_frames": block_frames},
+        settings = Settings.model_validate({"audio": {"backend": "portaudio", "block_frames": block_frames,
+                                                      "ahead_blocks": ahead_blocks},
                                             "generate": {"lyria_base_url": lyria_url}})
         daemon = Daemon(settings, DaemonOptions(project_file=project_file, data_dir=Path(tmp) / "data",
                                                 serve_web=False))
         result = asyncio.run(_soak(daemon, server, seconds, generate))
-        return {"seconds": seconds, "block_frames": block_frames, **result}
+        return {"seconds": seconds, "block_frames": block_frames, "ahead_blocks": ahead_blocks, **result}
 
 
 def can_realtime() -> bool:

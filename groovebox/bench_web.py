@@ -2,7 +2,8 @@
 
 Processes and threads: ``bench_web`` runs on the caller's thread. As ``bench soak`` does, it starts a private
 JACK dummy server (realtime when ``can_realtime()``) and runs the daemon in this process: the asyncio control
-loop (session, editor, uvicorn) on this thread, the PortAudio callback on its own. Two child processes play
+loop (session, editor, uvicorn) on this thread, the render thread and the PortAudio callback on their own
+(``--ahead-blocks 0``: the engine renders in the callback, as before). Two child processes play
 the phones (``python -m groovebox.bench_web load|watch``, each with its own asyncio loop):
 
 - ``load`` sends exactly ``rate_per_s`` requests per second, open loop: request ``i`` is due at
@@ -164,7 +165,7 @@ def summary_text(result: dict) -> str:
 # ---------------------------------------------------------------------------------------------- the bench
 
 def bench_web(seconds: float = 60.0, rate_per_s: float = 200.0, block_frames: int = 256,
-              library_loops: int = 20) -> dict:
+              library_loops: int = 20, ahead_blocks: int = 3) -> dict:
     """Run the daemon with 16 playing pads through PortAudio on a private JACK dummy server while one child
     process sends ``rate_per_s`` API requests per second and another watches the WebSocket, for ``seconds``."""
     from groovebox.app import Daemon, DaemonOptions
@@ -181,7 +182,7 @@ def bench_web(seconds: float = 60.0, rate_per_s: float = 200.0, block_frames: in
         project_file = _write_soak_project(folder)
         _fill_library(folder / "data", library_loops)
         settings = Settings.model_validate({
-            "audio": {"backend": "portaudio", "block_frames": block_frames},
+            "audio": {"backend": "portaudio", "block_frames": block_frames, "ahead_blocks": ahead_blocks},
             "web": {"host": HOST, "port": _free_port(), "requests_per_s": RATE_LIMIT_PER_S}})
         daemon = Daemon(settings, DaemonOptions(project_file=project_file, data_dir=folder / "data", serve_web=True))
         sys.setswitchinterval(0.001)
@@ -189,7 +190,8 @@ def bench_web(seconds: float = 60.0, rate_per_s: float = 200.0, block_frames: in
             measured = asyncio.run(_measure(daemon, server, seconds, rate_per_s))
         finally:
             sys.setswitchinterval(switch_interval_s)
-    result = {"seconds": seconds, "rate_per_s": rate_per_s, "block_frames": block_frames, "realtime": realtime,
+    result = {"seconds": seconds, "rate_per_s": rate_per_s, "block_frames": block_frames,
+              "ahead_blocks": ahead_blocks, "realtime": realtime,
               "library_loops": library_loops, **measured}
     result["missed_targets"] = missed_targets(result)
     return result

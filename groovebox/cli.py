@@ -375,6 +375,7 @@ def _add_bench(commands) -> None:
     soak = kinds.add_parser("soak", help="run the daemon with 16 playing pads through PortAudio on a JACK dummy server")
     soak.add_argument("--seconds", type=float, default=60.0)
     soak.add_argument("--block", type=int, default=256)
+    soak.add_argument("--ahead-blocks", type=int, default=3, help=_AHEAD_HELP)
     soak.add_argument("--generate", choices=["offline", "lyria", "both"],
                       help="run generation jobs back to back meanwhile (lyria: against hw-mocks/fake_lyria.py)")
     soak.add_argument("--json", action="store_true")
@@ -383,6 +384,7 @@ def _add_bench(commands) -> None:
     web.add_argument("--seconds", type=float, default=60.0)
     web.add_argument("--rate", type=float, default=200.0, help="API requests per second (default 200)")
     web.add_argument("--block", type=int, default=256)
+    web.add_argument("--ahead-blocks", type=int, default=3, help=_AHEAD_HELP)
     web.add_argument("--library-loops", type=int, default=20, help="loops in the library the phone lists")
     web.add_argument("--json", action="store_true")
     web.set_defaults(handler=_bench_web)
@@ -400,6 +402,9 @@ def _add_bench(commands) -> None:
     startup.add_argument("--runs", type=int, default=5)
     startup.add_argument("--json", action="store_true")
     startup.set_defaults(handler=_bench_startup)
+
+
+_AHEAD_HELP = "blocks rendered ahead of the C callback (audio.ahead_blocks; 0 = Python callback; default 3)"
 
 
 def _bench_render(args: argparse.Namespace) -> int:
@@ -422,7 +427,8 @@ def _bench_soak(args: argparse.Namespace) -> int:
     from groovebox.bench import bench_soak
 
     _configure_logging("warning")
-    result = bench_soak(seconds=args.seconds, block_frames=args.block, generate=args.generate or "")
+    result = bench_soak(seconds=args.seconds, block_frames=args.block, generate=args.generate or "",
+                        ahead_blocks=args.ahead_blocks)
     _print(result, args.json, _table(result))
     return 0
 
@@ -432,7 +438,7 @@ def _bench_web(args: argparse.Namespace) -> int:
 
     _configure_logging("warning")
     result = bench_web(seconds=args.seconds, rate_per_s=args.rate, block_frames=args.block,
-                       library_loops=args.library_loops)
+                       library_loops=args.library_loops, ahead_blocks=args.ahead_blocks)
     _print(result, args.json, summary_text(result))
     if args.json:
         for missed in result["missed_targets"]:

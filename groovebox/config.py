@@ -32,6 +32,10 @@ class AudioSettings(_Section):
     device: str = Field("", description="PortAudio output device name (substring) or index; empty = default")
     sample_rate: Literal[48000] = 48000
     block_frames: int = Field(256, ge=32, le=2048)
+    ahead_blocks: int = Field(3, ge=0, le=16,
+                              description="PortAudio: blocks the engine renders ahead into a ring that a C callback "
+                                          "plays, so a busy Python never gaps the sound (adds about "
+                                          "ahead_blocks - 0.5 blocks of latency); 0 = render in the callback")
     jack_client_name: str = Field("groovebox", min_length=1, max_length=60)
     jack_autoconnect: bool = True
     input: bool = Field(True, description="record from the audio input (JACK in_1/in_2, or the PortAudio device's "

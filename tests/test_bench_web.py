@@ -84,7 +84,7 @@ def test_bench_web_answers_the_load_and_streams_the_transport():
     assert result.returncode == 0, result.stderr
     measured = json.loads(result.stdout.strip().splitlines()[-1])
     assert set(measured) == {
-        "seconds", "rate_per_s", "block_frames", "realtime", "library_loops", "underruns", "jack_xruns",
+        "seconds", "rate_per_s", "block_frames", "ahead_blocks", "realtime", "library_loops", "underruns", "jack_xruns",
         "dsp_load_p999", "requests", "answered_2xx", "non_2xx", "errors", "status_counts", "achieved_rate_per_s",
         "latency_ms_p50", "latency_ms_p95", "latency_ms_p99", "latency_ms_max", "write_ms_p99", "write_ms_max",
         "send_lag_ms_p99", "transport_hz_min", "transport_hz_mean", "transport_gap_ms_max", "pad_changes",

@@ -104,6 +104,14 @@ def served(request, tmp_path):
     assert not thread.is_alive()
 
 
+def page(loop, panel):
+    """The panel's current page, built on the control loop as the front panel builds it (a page may start
+    loading a waveform there)."""
+    async def build():
+        return panel.view()
+    return asyncio.run_coroutine_threadsafe(build(), loop).result(5)
+
+
 def wait_until(condition, timeout_s=90.0):
     deadline = time.monotonic() + timeout_s
     while not condition():
@@ -118,7 +126,7 @@ def test_generate_assign_and_launch_from_the_panel_alone(served):
     hands = Hands(daemon, loop)
 
     hands.push("value")                                   # home -> menu
-    assert isinstance(panel.view(), ListView) and panel.view().title == "MENU"
+    assert isinstance(page(loop, panel), ListView) and page(loop, panel).title == "MENU"
     hands.turn("value", 1)
     hands.push("value")                                   # menu -> Generate
     assert isinstance(panel.top, GenerateScreen)
@@ -128,11 +136,11 @@ def test_generate_assign_and_launch_from_the_panel_alone(served):
     hands.push("value")
     assert panel.top.bars == 1
     hands.turn("value", 2)                                # Options -> Generate!
-    assert panel.view().rows[panel.top.cursor].label == "Generate!"
+    assert page(loop, panel).rows[panel.top.cursor].label == "Generate!"
     hands.push("value")
     job = panel.job
     assert job is not None and job.request.bars == 1 and job.request.prompt == "house"
-    progress = panel.view()
+    progress = page(loop, panel)
     assert isinstance(progress, GenerateView) and progress.percent is not None
 
     wait_until(lambda: isinstance(panel.top, ResultsScreen))
@@ -152,7 +160,7 @@ def test_generate_assign_and_launch_from_the_panel_alone(served):
     hands.push("value")                                   # Launch
     wait_until(lambda: daemon.session.pad_states[0] == PadState.PLAYING, timeout_s=10)
 
-    view = panel.view()
+    view = page(loop, panel)
     assert isinstance(view, PadView) and view.pad == 1 and view.state == "PLAY"
     assert front.display.wait_drawn(view)
     drawn = front.device.image.convert("L").tobytes()
@@ -210,7 +218,7 @@ def test_save_lock_from_the_settings_is_shown_obeyed_and_turned_off_on_the_syste
     daemon, loop = served
     panel = daemon.front_panel.panel
     hands = Hands(daemon, loop)
-    home = panel.view()
+    home = page(loop, panel)
     assert isinstance(home, HomeView) and home.save_lock                   # "LOCK" on the home page
     assert health_over_http(daemon, loop)["save_lock"] is True
     with pytest.raises(SaveLocked):
@@ -221,8 +229,8 @@ def test_save_lock_from_the_settings_is_shown_obeyed_and_turned_off_on_the_syste
     hands.push("value")                                   # menu -> Generate
     hands.turn("value", 6)
     hands.push("value")                                   # Generate!: refused, it would add library loops
-    assert isinstance(panel.top, ErrorScreen) and panel.view().title == "Save-lock on"
-    assert panel.view().message == "Generating loops was not done; turn it off on the System page"
+    assert isinstance(panel.top, ErrorScreen) and page(loop, panel).title == "Save-lock on"
+    assert page(loop, panel).message == "Generating loops was not done; turn it off on the System page"
     assert panel.job is None and daemon.generator.jobs == {}
     hands.push("value")                                   # OK
     hands.push("volume")                                  # home
@@ -230,7 +238,7 @@ def test_save_lock_from_the_settings_is_shown_obeyed_and_turned_off_on_the_syste
     captures = []                                         # a streaming live pad (no Lyria key in tests)
     panel.deps.live = SimpleNamespace(running=True, capture=lambda bars, pad: captures.append((bars, pad)))
     hands.push("record")                                  # a capture would add a library loop: refused
-    assert captures == [] and panel.view().message.startswith("Capturing the live pad was not done")
+    assert captures == [] and page(loop, panel).message.startswith("Capturing the live pad was not done")
     hands.push("value")
     panel.deps.live = None
 
@@ -240,8 +248,8 @@ def test_save_lock_from_the_settings_is_shown_obeyed_and_turned_off_on_the_syste
     hands.push("value")                                   # New scene
     hands.turn("value", 1)
     hands.push("value")                                   # City at night: refused, it would add library loops
-    assert isinstance(panel.top, ErrorScreen) and panel.view().title == "Save-lock on"
-    assert panel.view().message == "Creating a scene was not done; turn it off on the System page"
+    assert isinstance(panel.top, ErrorScreen) and page(loop, panel).title == "Save-lock on"
+    assert page(loop, panel).message == "Creating a scene was not done; turn it off on the System page"
     assert panel.scenes.building is None and not daemon.session.scenes.describe()["loaded"]
     hands.push("value")                                   # OK
     hands.push("volume")                                  # home
@@ -250,22 +258,22 @@ def test_save_lock_from_the_settings_is_shown_obeyed_and_turned_off_on_the_syste
     hands.turn("value", 4)
     hands.push("value")                                   # menu -> System
     assert isinstance(panel.top, SystemScreen)
-    system = panel.view()
+    system = page(loop, panel)
     assert isinstance(system, SystemView) and system.save_lock
     title_bar = (0, 0, 128, 10)                           # the rest (CPU, PIN lifetime) changes every second
     drawn_title = render(system).crop(title_bar).tobytes()
     wait_until(lambda: daemon.front_panel.device.image.crop(title_bar).tobytes() == drawn_title, timeout_s=10)
     assert drawn_title != render(replace(system, save_lock=False)).crop(title_bar).tobytes()   # "LOCK" shows
     hands.push("value")                                   # the save-lock page, on "Keep it ON"
-    assert isinstance(panel.top, SaveLockScreen) and panel.view().note == "ON"
+    assert isinstance(panel.top, SaveLockScreen) and page(loop, panel).note == "ON"
     hands.push("value")                                   # a stray push keeps it
     assert isinstance(panel.top, SystemScreen) and daemon.save_lock.on
     hands.push("value")
     hands.turn("value", 1)
-    assert panel.view().rows[panel.top.cursor].label == "Turn it OFF"
+    assert page(loop, panel).rows[panel.top.cursor].label == "Turn it OFF"
     hands.push("value")
     assert isinstance(panel.top, SystemScreen) and not daemon.save_lock.on
-    assert not panel.view().save_lock
+    assert not page(loop, panel).save_lock
     assert health_over_http(daemon, loop)["save_lock"] is False
     assert daemon.projects.new("Encore").project_name == "Encore"         # the store obeys the same lock
 
@@ -284,7 +292,7 @@ def test_build_play_mix_fade_and_stop_a_scene_from_the_panel_alone(served):
     hands.turn("value", 3)
     hands.push("value")                                   # menu -> Scene
     assert isinstance(panel.top, SceneScreen)
-    empty = panel.view()
+    empty = page(loop, panel)
     assert isinstance(empty, SceneView) and empty.title == "" and labels(empty) == ["New scene", "Saved scenes"]
     hands.push("value")                                   # New scene
     assert isinstance(panel.top, NewSceneScreen)
@@ -292,10 +300,10 @@ def test_build_play_mix_fade_and_stop_a_scene_from_the_panel_alone(served):
     hands.turn("value", -2)                               # Length 30 -> 20 -> 10 s
     hands.push("value")
     hands.turn("value", 1)                                # the first archetype
-    assert panel.view().rows[panel.top.cursor].label == "City at night"
+    assert page(loop, panel).rows[panel.top.cursor].label == "City at night"
     hands.push("value")                                   # build it
     assert isinstance(panel.top, SceneScreen)
-    assert panel.view().building == "City at night"       # the page says it is building
+    assert page(loop, panel).building == "City at night"       # the page says it is building
 
     wait_until(lambda: scenes.playing)
     scene = scenes.describe()
@@ -306,7 +314,7 @@ def test_build_play_mix_fade_and_stop_a_scene_from_the_panel_alone(served):
     assert pads == list(range(48, 48 + len(planned.layers)))
     wait_until(lambda: all(session.pad_states[pad] == PadState.PLAYING for pad in pads), timeout_s=10)
 
-    view = panel.view()
+    view = page(loop, panel)
     assert view.title == "City at night" and view.state == "PLAY" and not view.building
     assert labels(view) == ["Stop", *(layer["kind"] for layer in scene["layers"]), "New scene", "Saved scenes",
                             "Fade 15 min", "Fade 30 min", "Fade 60 min"]
@@ -317,7 +325,7 @@ def test_build_play_mix_fade_and_stop_a_scene_from_the_panel_alone(served):
 
     hands.turn("value", 1)
     hands.push("value")                                   # the first layer's page
-    assert isinstance(panel.top, LayerScreen) and panel.view().title == "LAYER 1 city"
+    assert isinstance(panel.top, LayerScreen) and page(loop, panel).title == "LAYER 1 city"
     hands.turn("value", 1)                                # Drift
     hands.push("value")
     hands.turn("value", -5)                               # 25% -> 0: steady
@@ -337,20 +345,20 @@ def test_build_play_mix_fade_and_stop_a_scene_from_the_panel_alone(served):
     hands.push("value")
     assert scenes.describe()["layers"][0]["drift"] == pytest.approx(0.1)
     back(hands)
-    mixed = panel.view()
+    mixed = page(loop, panel)
     assert mixed.rows[1] == LayerRow("city", round(volume_after, 2), 0.1)
 
     hands.push("play")                                    # on the scene page: stops the scene
     wait_until(lambda: all(session.pad_states[pad] == PadState.LOADED for pad in pads), timeout_s=10)
-    assert not scenes.playing and panel.view().state == "STOP" and labels(panel.view())[0] == "Play"
+    assert not scenes.playing and page(loop, panel).state == "STOP" and labels(page(loop, panel))[0] == "Play"
     hands.turn("value", -1)
     hands.push("value")                                   # Play
     wait_until(lambda: all(session.pad_states[pad] == PadState.PLAYING for pad in pads), timeout_s=10)
     hands.turn("value", len(pads) + 3)                    # past Play, the layers, New scene, Saved scenes
-    assert labels(panel.view())[panel.top.cursor] == "Fade 15 min"
+    assert labels(page(loop, panel))[panel.top.cursor] == "Fade 15 min"
     hands.push("value")
     assert scenes.describe()["fade"]["seconds"] == 15 * 60
-    fading = panel.view()
+    fading = page(loop, panel)
     assert 14 * 60 < fading.fade_left_s <= 15 * 60 and "Fade 15 min" not in labels(fading)
     hands.turn("value", -20)
     hands.push("value")                                   # Stop
@@ -361,7 +369,7 @@ def test_build_play_mix_fade_and_stop_a_scene_from_the_panel_alone(served):
     hands.push("value")                                   # Saved scenes
     assert isinstance(panel.top, SavedScenesScreen)
     wait_until(lambda: panel.top.scenes is not None, timeout_s=10)
-    assert labels(panel.view()) == ["City at night"]
+    assert labels(page(loop, panel)) == ["City at night"]
     hands.push("value")                                   # load it: back on the scene page, playing
     assert isinstance(panel.top, SceneScreen)
     wait_until(lambda: scenes.playing)
@@ -373,7 +381,7 @@ def test_build_play_mix_fade_and_stop_a_scene_from_the_panel_alone(served):
     hands.push("value")
     hands.turn("value", 3)
     hands.push("value")                                   # ... and the scene page says so
-    silenced = panel.view()
+    silenced = page(loop, panel)
     assert silenced.state == "STOP" and labels(silenced)[0] == "Play"
     hands.push("value")                                   # Play: the scene starts again
     wait_until(lambda: all(session.pad_states[pad] == PadState.PLAYING for pad in pads), timeout_s=10)
