@@ -2,6 +2,9 @@
 
 A renderer is ``render(out, frames) -> None``. ``out`` is float32, C-contiguous, shape ``(frames, 2)``
 (48 kHz stereo), and the renderer must fill all of it. ``groovebox.engine.Engine.render`` is the real one.
+Real-time backends call it in parts of at most ``GIL_SAFE_FRAMES`` (see there); the offline backend with
+whole blocks. ``open_audio(..., ahead_blocks=N)`` gives PortAudio with a C callback and a render-ahead ring
+(``audio_ring``).
 
 A backend opened with ``input=True`` also records: each callback first hands the input block (float32,
 ``(frames, 2)``; a mono input is copied to both channels) to ``capture(inp, frames)``
@@ -15,6 +18,7 @@ Threads:
   PortAudio plays through JACK).
 - ``JackBackend``: the renderer runs on the JACK process thread; xruns are counted on JACK's
   notification thread.
+- ``RingPortAudioBackend`` (``audio_ring``): the renderer runs on a render thread; the callback is C.
 - ``NullBackend``: the renderer runs on a daemon thread of its own, clocked by ``time.monotonic()``.
 - ``OfflineBackend``: the renderer runs on the caller's thread, as fast as it can.
 - ``open_audio``, ``list_audio_devices``, ``rescan_portaudio`` and every ``start``/``stop``: the control

@@ -147,14 +147,20 @@ class Hub:
             self._ticker = asyncio.get_running_loop().create_task(self._tick(), name="ws-transport")
 
     async def _tick(self) -> None:
-        """Transport and meters at 25 Hz while anyone listens (and only when something moved)."""
+        """Transport and meters at 25 Hz while anyone listens (and only when something moved).
+
+        Ticks keep to a fixed schedule (the n-th at start + n * TICK_S), so the time the work and a busy loop
+        take does not slow the rate down; a tick missed altogether is skipped, not sent late in a burst."""
+        loop = asyncio.get_running_loop()
+        due_s = loop.time()
         while self.clients:
             payload = {**transport_snapshot(self.context), "meters": meters(self.context.session.engine.status)}
             text = json.dumps(payload, separators=(",", ":"))
             if text != self._last_transport:
                 self._last_transport = text
                 self.broadcast("TRANSPORT", payload)
-            await asyncio.sleep(TICK_S)
+            due_s = max(due_s + TICK_S, loop.time() - TICK_S / 2)
+            await asyncio.sleep(due_s - loop.time())
 
     def _pads_changed(self) -> None:
         states = self.context.session.pad_states
