@@ -13,6 +13,8 @@ which answers 423 Locked with the sentence before any work starts.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +27,7 @@ from groovebox.control.savelock import SaveLock, SaveLocked
 from groovebox.control.session import Session
 from groovebox.library.store import Library
 
-__all__ = ["LOCKED", "WebContext", "check_unlocked", "context_of", "locked_error", "refuse_when_locked"]
+__all__ = ["LOCKED", "WebContext", "check_unlocked", "context_of", "refusals_as_http", "refuse_when_locked"]
 
 LOCKED = 423
 
@@ -65,17 +67,26 @@ def context_of(request: Request) -> WebContext:
     return request.app.state.context
 
 
-def locked_error(error: SaveLocked) -> HTTPException:
-    """A refusal by save-lock as an HTTP error: 423 Locked with its sentence."""
-    return HTTPException(LOCKED, str(error))
+@contextlib.contextmanager
+def refusals_as_http(*refusals: type[Exception], status: int = 409) -> Iterator[None]:
+    """Inside it, a domain refusal (one of ``refusals``) becomes ``status`` (409 Conflict) with its sentence,
+    and a save-lock refusal 423 Locked::
+
+        with refusals_as_http(SceneError):
+            return player.load(preset, bank, play)
+    """
+    try:
+        yield
+    except SaveLocked as error:
+        raise HTTPException(LOCKED, str(error)) from None
+    except refusals as error:
+        raise HTTPException(status, str(error)) from None
 
 
 def check_unlocked(context: WebContext, what: str) -> None:
     """``HTTPException`` 423 naming ``what`` while save-lock is on (for handlers that are not routes)."""
-    try:
+    with refusals_as_http():
         context.save_lock.check(what)
-    except SaveLocked as error:
-        raise locked_error(error) from None
 
 
 def refuse_when_locked(what: str):

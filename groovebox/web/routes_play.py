@@ -40,12 +40,11 @@ from groovebox.control.editor import (
     SetTrackVolume,
 )
 from groovebox.control.recording import RecordError
-from groovebox.control.savelock import SaveLocked
 from groovebox.engine import PadState, Status
 from groovebox.engine import commands as c
 from groovebox.engine.events import SongState
 from groovebox.project.model import LaunchModeText, Pad, QuantizeText
-from groovebox.web.context import WebContext, context_of, locked_error
+from groovebox.web.context import WebContext, context_of, refusals_as_http
 from groovebox.web.models import Camel
 from groovebox.web.routes_projects import edit_or_422
 
@@ -287,15 +286,6 @@ def _recorder(context: WebContext):
     return recorder
 
 
-def _record_or_409(action) -> None:
-    try:
-        action()
-    except RecordError as error:
-        raise HTTPException(409, str(error)) from None
-    except SaveLocked as error:
-        raise locked_error(error) from None
-
-
 def router() -> APIRouter:
     api = APIRouter(prefix="/api")
 
@@ -360,7 +350,8 @@ def router() -> APIRouter:
                          record: RecordRequest = Body(default_factory=RecordRequest)) -> dict:
         """Arm a recording into the (empty) pad from the audio input; see ``GET /api/record``."""
         check_pad(context, pad_index)
-        _record_or_409(lambda: _recorder(context).arm(pad_index, record.bars))
+        with refusals_as_http(RecordError):
+            _recorder(context).arm(pad_index, record.bars)
         return _recorder(context).describe()
 
     @api.get("/record", tags=["pads"])
@@ -372,7 +363,8 @@ def router() -> APIRouter:
     @api.post("/record/stop", tags=["pads"])
     async def stop_recording(context: Context, stop: RecordStop = Body(default_factory=RecordStop)) -> dict:
         """End the take on the nearest bar line, or cancel it."""
-        _record_or_409(lambda: _recorder(context).stop(stop.cancel))
+        with refusals_as_http(RecordError):
+            _recorder(context).stop(stop.cancel)
         return _recorder(context).describe()
 
     @api.get("/transport", tags=["transport"])

@@ -11,9 +11,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException
 from fastapi.responses import FileResponse
 
-from groovebox.control.mixrecorder import MixRecordError, MixRecorder
-from groovebox.control.songrecorder import SongRecordError, SongRecorder
-from groovebox.web.context import WebContext, context_of
+from groovebox.control.mixrecorder import MixRecorder, MixRecordError
+from groovebox.control.songrecorder import SongRecorder, SongRecordError
+from groovebox.web.context import WebContext, context_of, refusals_as_http
 
 __all__ = ["router"]
 
@@ -34,19 +34,6 @@ def _song_recorder(context: WebContext) -> SongRecorder:
     return recorder
 
 
-def _or_409(action):
-    """``action()``; a recorder's refusal becomes a 409 with its sentence."""
-    try:
-        return action()
-    except (MixRecordError, SongRecordError) as error:
-        raise HTTPException(409, str(error)) from None
-
-
-async def _awaited_or_409(action):
-    try:
-        return await action()
-    except (MixRecordError, SongRecordError) as error:
-        raise HTTPException(409, str(error)) from None
 
 
 def router() -> APIRouter:
@@ -60,12 +47,14 @@ def router() -> APIRouter:
     @api.post("/mix-recording/start")
     async def start_mix_recording(context: Context) -> dict:
         """Record the master output (the live mix) to a new FLAC file from now on."""
-        return await _awaited_or_409(_mix_recorder(context).start)
+        with refusals_as_http(MixRecordError):
+            return await _mix_recorder(context).start()
 
     @api.post("/mix-recording/stop")
     async def stop_mix_recording(context: Context) -> dict:
         """Stop recording the mix and finish its file."""
-        return await _awaited_or_409(_mix_recorder(context).stop)
+        with refusals_as_http(MixRecordError):
+            return await _mix_recorder(context).stop()
 
     @api.get("/recordings")
     async def recordings(context: Context) -> list[dict]:
@@ -97,11 +86,13 @@ def router() -> APIRouter:
     @api.post("/song/record/start")
     async def start_song_recording(context: Context) -> dict:
         """Record from the bar in progress: every pad that plays becomes a clip on a new track."""
-        return _or_409(_song_recorder(context).start)
+        with refusals_as_http(SongRecordError):
+            return _song_recorder(context).start()
 
     @api.post("/song/record/stop")
     async def stop_song_recording(context: Context) -> dict:
         """Add the take to the song, after what is there, in one undo step."""
-        return _or_409(_song_recorder(context).stop)
+        with refusals_as_http(SongRecordError):
+            return _song_recorder(context).stop()
 
     return api

@@ -11,7 +11,6 @@ from fastapi import APIRouter, Body, Depends, HTTPException, Path
 from pydantic import ConfigDict, Field
 
 from groovebox.ambient.build import DEFAULT_SECONDS
-from groovebox.control.savelock import SaveLocked
 from groovebox.control.scenes import (
     DEFAULT_BANK,
     SceneError,
@@ -20,7 +19,7 @@ from groovebox.control.scenes import (
     list_presets,
     read_preset,
 )
-from groovebox.web.context import WebContext, context_of, locked_error
+from groovebox.web.context import WebContext, context_of, refusals_as_http
 from groovebox.web.models import Camel
 
 __all__ = ["router"]
@@ -70,15 +69,6 @@ def _bank_fits(context: WebContext, bank: int) -> None:
                                  f"bank {bank + 1} does not exist")
 
 
-async def _scene_call(work):
-    try:
-        return await work()
-    except SceneError as error:
-        raise HTTPException(409, str(error)) from None
-    except SaveLocked as error:
-        raise locked_error(error) from None
-
-
 def router() -> APIRouter:
     api = APIRouter(prefix="/api", tags=["scenes"])
 
@@ -93,30 +83,24 @@ def router() -> APIRouter:
         _bank_fits(context, request.bank)
         player = _player(context)
 
-        async def work():
+        with refusals_as_http(SceneError):
             preset = await player.create(request.text, seconds=request.seconds, seed=request.seed)
             return player.load(preset, request.bank, request.play)
-        return await _scene_call(work)
 
     @api.post("/scenes/{scene_id}/load")
     async def load_scene(context: Context, scene_id: SceneId, load: SceneLoad = Body(default_factory=SceneLoad)) -> dict:
         """Put a saved scene on a bank (one undoable edit) and play it."""
         _bank_fits(context, load.bank)
 
-        async def work():
+        with refusals_as_http(SceneError):
             return _player(context).load(read_preset(context.data_dir, scene_id), load.bank, load.play)
-        return await _scene_call(work)
 
     @api.delete("/scenes/{scene_id}", status_code=204)
     async def delete_scene(context: Context, scene_id: SceneId) -> None:
         """Delete a saved scene (its layers stay in the library); the loaded scene keeps playing."""
-        try:
+        with refusals_as_http(SceneError, status=404):
             context.save_lock.check("deleting a scene")
             delete_preset(context.data_dir, scene_id)
-        except SaveLocked as error:
-            raise locked_error(error) from None
-        except SceneError as error:
-            raise HTTPException(404, str(error)) from None
 
     @api.get("/scene")
     async def current_scene(context: Context) -> dict:
@@ -125,10 +109,9 @@ def router() -> APIRouter:
 
     @api.post("/scene/play")
     async def play_scene(context: Context) -> dict:
-        async def work():
+        with refusals_as_http(SceneError):
             _player(context).play()
             return _player(context).describe()
-        return await _scene_call(work)
 
     @api.post("/scene/stop")
     async def stop_scene(context: Context) -> dict:
@@ -138,17 +121,15 @@ def router() -> APIRouter:
     @api.post("/scene/fade")
     async def fade_scene(context: Context, fade: Fade) -> dict:
         """A sleep timer: every layer fades to silence over ``seconds``, then the scene stops."""
-        async def work():
+        with refusals_as_http(SceneError):
             return _player(context).fade_out(fade.seconds)
-        return await _scene_call(work)
 
     @api.post("/scene/save")
     async def save_scene(context: Context) -> dict:
         """Keep the scene as it plays now in its preset: each layer's volume, pan, sends and loop points (its
         pad's settings), drift and intensity."""
-        async def work():
+        with refusals_as_http(SceneError):
             return _player(context).save()
-        return await _scene_call(work)
 
     @api.delete("/scene/fade")
     async def cancel_fade(context: Context) -> dict:
@@ -160,12 +141,11 @@ def router() -> APIRouter:
         """Drift (animate depth) and intensity of one layer, live (not saved in the project)."""
         player = _player(context)
 
-        async def work():
+        with refusals_as_http(SceneError):
             if change.drift is not None:
                 player.set_drift(layer_index, change.drift)
             if change.intensity is not None:
                 await player.set_intensity(layer_index, change.intensity)
             return player.describe()
-        return await _scene_call(work)
 
     return api
