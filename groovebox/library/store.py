@@ -29,6 +29,7 @@ Decisions:
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -488,10 +489,18 @@ def peak_pairs(values: np.ndarray) -> tuple[tuple[float, float], ...]:
 
 def _pairs_from_bytes(blob: bytes, points: int | None = None) -> tuple[tuple[float, float], ...]:
     """The stored int8 pairs as floats, reduced to ``points`` pairs when that is fewer."""
+    if points is not None and 0 < points < len(blob) // 2:
+        return _thumbnail(blob, points)
+    return peak_pairs(np.frombuffer(blob, dtype=np.int8).reshape(-1, 2).astype(np.float64) / 127.0)
+
+
+@functools.lru_cache(maxsize=512)     # a full list page (limit 500); about 4 MB
+def _thumbnail(blob: bytes, points: int) -> tuple[tuple[float, float], ...]:
+    """``points`` pairs of a stored waveform, remembered: every list page asks for the same thumbnails, and
+    decoding each loop's 256 pairs on every request was the API's biggest cost under load (NumPy calls on
+    that many values also let go of the GIL, which the audio render thread then waits for)."""
     values = np.frombuffer(blob, dtype=np.int8).reshape(-1, 2).astype(np.float64) / 127.0
-    if points is not None and 0 < points < len(values):
-        values = resample_peaks(values, points)
-    return peak_pairs(values)
+    return peak_pairs(resample_peaks(values, points))
 
 
 def _tags_json(tags: Sequence[str]) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from fastapi import HTTPException, Request
@@ -48,8 +49,10 @@ class WebContext:
     workers: object | None = None          # concurrent.futures.Executor for imports and exports (idle processes)
     exports: object | None = None          # groovebox.control.exports.Exports
 
+    @cached_property
     def library(self) -> Library:
-        """A connection to the loop library (use as a context manager; cheap, SQLite WAL)."""
+        """The loop library, shared: each thread that uses it keeps its own SQLite connection (WAL), so the
+        worker threads that list loops do not open, migrate and close the database on every request."""
         return Library(self.data_dir)
 
     @property

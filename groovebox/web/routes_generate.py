@@ -118,8 +118,7 @@ def _live(context: WebContext):
 
 def _variation_request(context: WebContext, loop_id: str, variation: VariationRequest) -> GenerationRequest:
     try:
-        with context.library() as library:
-            record = library.get(loop_id)
+        record = context.library.get(loop_id)
     except LibraryError as error:
         raise HTTPException(404, str(error)) from None
     if record.generation_config is None or record.seed is None:

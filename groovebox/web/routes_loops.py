@@ -152,11 +152,8 @@ LoopId = Annotated[str, Depends(_checked_id)]
 
 async def _library_call(ctx: WebContext, work: Callable[[Library], _T]) -> _T:
     """``work(library)`` in a worker thread; library errors become HTTP errors."""
-    def run() -> _T:
-        with ctx.library() as library:
-            return work(library)
     try:
-        return await asyncio.to_thread(run)
+        return await asyncio.to_thread(work, ctx.library)
     except LoopNotFound as error:
         raise _error(status.HTTP_404_NOT_FOUND, str(error)) from None
     except LibraryError as error:

@@ -45,10 +45,9 @@ def test_a_generated_loop_can_be_varied(rig):
     from groovebox.generate.request import GenerationRequest
 
     request = GenerationRequest(prompt="jazz piano trio", bars=2, bpm=100, seed=7)
-    with rig.context.library() as library:
-        loop_id = library.add(np.zeros((96000, 2), np.float32) + 0.01, name="generated", source="generated",
-                              prompt=request.prompt, generation_config=request.model_dump(mode="json"),
-                              seed=7).loop_id
+    loop_id = rig.context.library.add(np.zeros((96000, 2), np.float32) + 0.01, name="generated",
+                                      source="generated", prompt=request.prompt,
+                                      generation_config=request.model_dump(mode="json"), seed=7).loop_id
     job = rig.client.post(f"/api/loops/variation/{loop_id}", json={"variationType": "different_rhythm",
                                                                   "variationPrompt": "with brushes"}).json()
     stored = rig.context.generator.jobs[job["jobId"]].request

@@ -86,8 +86,7 @@ def assert_no_upload_left(ctx):
 
 
 def library_state(ctx):
-    with ctx.library() as library:
-        return library.count(), sorted(os.listdir(library.audio_dir))
+    return ctx.library.count(), sorted(os.listdir(ctx.library.audio_dir))
 
 
 def test_list_searches_filters_and_pages(client):
