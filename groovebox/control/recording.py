@@ -10,8 +10,8 @@ Decisions:
   ``SaveLocked`` in gig mode (the take would become a library loop).
 - The buffer holds ``bars`` bars at the current tempo plus 10 % (a tempo change during the take), or
   ``audio.record_max_s`` for an open take (a fixed take may not be longer); it is zero-filled lazily by the OS, so arming costs no time.
-- Latency taken off the take = the engine's look-ahead + the audio round trip: ``audio.record_latency_frames``
-  when set (>= 0), else what the backend reports (PortAudio), else 0.
+- Latency taken off the take = the engine's look-ahead + the device's round trip (``audio.record_latency_frames``
+  when set (>= 0), else what the backend reports (PortAudio), else 0) + the backend's render-ahead ring.
 """
 
 from __future__ import annotations
@@ -66,10 +66,11 @@ class PadRecorder:
 
     @property
     def latency_frames(self) -> int:
+        audio = self.session.audio
         round_trip = self.configured_latency_frames
         if round_trip < 0:
-            round_trip = self.session.audio.round_trip_frames or 0
-        return min(self.session.engine.latency_frames + round_trip, c.MAX_RECORD_LATENCY_FRAMES)
+            round_trip = audio.round_trip_frames or 0
+        return min(self.session.engine.latency_frames + round_trip + audio.ahead_frames, c.MAX_RECORD_LATENCY_FRAMES)
 
     # ------------------------------------------------------------------ engine events
     def on_event(self, event: object) -> None:

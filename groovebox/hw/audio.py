@@ -149,8 +149,14 @@ class AudioBackend(ABC):
 
     @property
     def round_trip_frames(self) -> int | None:
-        """Input plus output latency in frames, when the backend knows it."""
+        """Input plus output latency of the device in frames, when the backend knows it."""
         return None
+
+    @property
+    def ahead_frames(self) -> int:
+        """Frames rendered ahead of the device (a render-ahead ring); the input reaches ``capture`` this much
+        later than it would in a callback, so a recording adds it to the round trip."""
+        return 0
 
     def start(self, render: Renderer, capture: Capture | None = None) -> None:
         """Start calling ``render`` once per block (and ``capture`` with the input first, when this backend

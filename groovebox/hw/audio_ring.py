@@ -14,7 +14,7 @@ Threads:
 - PortAudio's callback thread (JACK's process thread through JACK): rtmixer's C callback only.
 - ``groovebox-audio-render`` (a daemon thread, SCHED_FIFO where the system allows it): tops the output ring
   up one block at a time. For each block it first hands ``capture`` the input captured together with the
-  output frame ``ahead_frames`` earlier (so the recorder's round trip is the device's plus ``ahead_frames``),
+  output frame ``ahead_frames`` earlier (so a recording adds ``ahead_frames`` to the device's round trip),
   then renders (in ``GIL_SAFE_FRAMES`` parts). It also counts what went wrong (see ``_RingPlayer``). Nothing on
   it lets go of the GIL between waits (see ``_HeldRing``).
 - ``start``/``stop``: the control thread.
@@ -193,13 +193,8 @@ class RingPortAudioBackend(PortAudioBackend):
 
     @property
     def ahead_frames(self) -> int:
-        """How far the render thread keeps ahead of the device (frames)."""
         return self.ahead_blocks * self.block_frames
 
-    @property
-    def round_trip_frames(self) -> int | None:
-        device_frames = super().round_trip_frames
-        return None if device_frames is None else device_frames + self.ahead_frames
 
     # ------------------------------------------------------------------------------------ control thread
     def _start(self, render: Renderer) -> None:

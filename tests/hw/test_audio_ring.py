@@ -105,7 +105,8 @@ class ImpulseFinder:
 
 
 def loopback_delay(jack_server, ahead_blocks: int) -> tuple[int, int]:
-    """Patch PortAudio's outputs into its own inputs; returns (measured, reported) round trip in frames."""
+    """Patch PortAudio's outputs into its own inputs; returns the measured round trip and the one a recording
+    takes off (the device's plus the frames rendered ahead)."""
     with open_audio("portaudio", block_frames=BLOCK, ahead_blocks=ahead_blocks, input=True) as audio:
         finder = ImpulseFinder()
         audio.start(Impulse(), finder)
@@ -125,7 +126,7 @@ def loopback_delay(jack_server, ahead_blocks: int) -> tuple[int, int]:
         finally:
             patch.close()
         assert len(finder.hits) == 1, finder.hits
-        return finder.hits[0] - IMPULSE_AT, audio.round_trip_frames
+        return finder.hits[0] - IMPULSE_AT, audio.round_trip_frames + audio.ahead_frames
 
 
 @pytest.mark.jack
