@@ -195,7 +195,6 @@ class RingPortAudioBackend(PortAudioBackend):
     def ahead_frames(self) -> int:
         return self.ahead_blocks * self.block_frames
 
-
     # ------------------------------------------------------------------------------------ control thread
     def _start(self, render: Renderer) -> None:
         rtmixer = _import_rtmixer()
