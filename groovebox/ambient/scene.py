@@ -21,10 +21,11 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["ElementKind", "SceneLayer", "Scene", "PlannerName", "MIN_LAYERS", "MAX_LAYERS"]
+__all__ = ["ElementKind", "SceneLayer", "Scene", "PlannerName", "MIN_LAYERS", "MAX_LAYERS", "GAIN_DB_RANGE"]
 
 MIN_LAYERS = 3
 MAX_LAYERS = 8
+GAIN_DB_RANGE = (-40.0, 6.0)      # a layer's gain_db, lowest and highest
 
 Unit = Annotated[float, Field(ge=0.0, le=1.0)]
 PlannerName = Literal["gemini", "openai", "offline"]
@@ -79,7 +80,7 @@ class SceneLayer(BaseModel):
 
     kind: ElementKind
     description: str = Field("", max_length=200, description='what is heard, e.g. "footsteps on wet pavement"')
-    gain_db: float = Field(-12.0, ge=-40.0, le=6.0)
+    gain_db: float = Field(-12.0, ge=GAIN_DB_RANGE[0], le=GAIN_DB_RANGE[1])
     pan: float = Field(0.0, ge=-1.0, le=1.0)
     spread: Unit = 0.8
     distance: Unit = 0.3

@@ -27,7 +27,7 @@ import soundfile
 from groovebox.engine import commands as c
 from groovebox.engine.tap import MasterTap
 
-__all__ = ["MixRecorder", "MixRecordError", "RECORDING_NAME"]
+__all__ = ["MixRecorder", "MixRecordError", "RecordingNotFound", "RECORDING_NAME"]
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +38,10 @@ RECORDING_NAME = re.compile(r"^mix-\d{8}-\d{6}(-\d+)?\.flac$")
 
 class MixRecordError(Exception):
     """The mix recording cannot start or stop; the message says why."""
+
+
+class RecordingNotFound(MixRecordError):
+    """There is no finished recording of that name."""
 
 
 class MixRecorder:
@@ -117,7 +121,7 @@ class MixRecorder:
         """The finished recording called ``name``; MixRecordError when there is none."""
         path = self.folder / name
         if not RECORDING_NAME.match(name) or not path.is_file():
-            raise MixRecordError(f"no recording {name[:80]!r}")
+            raise RecordingNotFound(f"no recording {name[:80]!r}")
         return path
 
     # ------------------------------------------------------------------ internals

@@ -31,7 +31,7 @@ from concurrent.futures import Executor
 from pathlib import Path
 
 from groovebox.ambient.build import DEFAULT_SECONDS, build_scene, preset_path, render_variant, write_preset
-from groovebox.ambient.scene import Scene, SceneLayer
+from groovebox.ambient.scene import GAIN_DB_RANGE, Scene, SceneLayer
 from groovebox.control.editor import LoadBank
 from groovebox.control.savelock import SaveLock
 from groovebox.engine import PadState
@@ -349,7 +349,8 @@ def _layer_pad(pad_index: int, layer: SceneLayer, entry: dict, bpm: float) -> Pa
 
 def _gain_db(volume: float) -> float:
     """The layer gain a pad volume plays (the inverse of ``layer_volume``, within the scene's range)."""
-    return max(-40.0, min(6.0, 20.0 * math.log10(max(volume, 1e-4))))
+    lowest_db, highest_db = GAIN_DB_RANGE
+    return max(lowest_db, min(highest_db, 20.0 * math.log10(max(volume, 1e-4))))
 
 
 def _scene_effects(effects: EffectsConfig) -> EffectsConfig | None:

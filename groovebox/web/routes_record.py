@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException
 from fastapi.responses import FileResponse
 
-from groovebox.control.mixrecorder import MixRecorder, MixRecordError
+from groovebox.control.mixrecorder import MixRecorder, MixRecordError, RecordingNotFound
 from groovebox.control.songrecorder import SongRecorder, SongRecordError
 from groovebox.web.context import WebContext, context_of, refusals_as_http
 
@@ -32,8 +32,6 @@ def _song_recorder(context: WebContext) -> SongRecorder:
     if recorder is None:
         raise HTTPException(409, "recording the performance is not available until the audio runs")
     return recorder
-
-
 
 
 def router() -> APIRouter:
@@ -64,19 +62,15 @@ def router() -> APIRouter:
     @api.get("/recordings/{name}", response_class=FileResponse)
     async def download_recording(context: Context, name: str) -> FileResponse:
         """One finished mix recording (FLAC), as an attachment."""
-        try:
+        with refusals_as_http(RecordingNotFound, status=404):
             path = _mix_recorder(context).file(name)
-        except MixRecordError as error:
-            raise HTTPException(404, str(error)) from None
         return FileResponse(path, media_type="audio/flac", filename=name)
 
     @api.delete("/recordings/{name}", status_code=204)
     async def delete_recording(context: Context, name: str) -> None:
         """Delete a finished mix recording."""
-        try:
+        with refusals_as_http(MixRecordError), refusals_as_http(RecordingNotFound, status=404):
             _mix_recorder(context).delete(name)
-        except MixRecordError as error:
-            raise HTTPException(404 if error.args[0].startswith("no recording") else 409, str(error)) from None
 
     @api.get("/song/record")
     async def song_recording(context: Context) -> dict:
