@@ -92,12 +92,12 @@ class _HeldRing:
     def read_available(self) -> int:
         return self._read_available(self._ptr)
 
-    def write(self, block: np.ndarray, pointer: int) -> int:
-        """Copy ``block`` (whose data starts at ``pointer``) into the ring; returns the frames written."""
-        return self._write(self._ptr, pointer, len(block))
+    def write(self, pointer: int, frames: int) -> int:
+        """Copy ``frames`` frames from memory at ``pointer`` into the ring; returns the frames written."""
+        return self._write(self._ptr, pointer, frames)
 
-    def read_into(self, block: np.ndarray, pointer: int) -> int:
-        return self._read(self._ptr, pointer, len(block))
+    def read_into(self, pointer: int, frames: int) -> int:
+        return self._read(self._ptr, pointer, frames)
 
     def skip(self, frames: int) -> int:
         return self._skip(self._ptr, frames)
@@ -267,7 +267,7 @@ class RingPortAudioBackend(PortAudioBackend):
         while queued + frames <= self.ahead_frames:
             inp = self._input_block() if self._in is not None else None
             self._process_safely(self._render, self._block, frames, inp, starts_in_s=queued / self.sample_rate)
-            self._out.write(self._block, self._block_pointer)
+            self._out.write(self._block_pointer, frames)
             queued = self._out.read_available()
 
     def _input_block(self) -> np.ndarray:
@@ -277,7 +277,7 @@ class RingPortAudioBackend(PortAudioBackend):
         if self.stats.frames_total < self.ahead_frames or self._in.read_available() < len(raw):
             block.fill(0.0)
             return block
-        self._in.read_into(raw, self._in_raw_pointer)
+        self._in.read_into(self._in_raw_pointer, len(raw))
         for channel in range(2):
             block[:, channel] = raw[:, min(channel, raw.shape[1] - 1)]
         return block
